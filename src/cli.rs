@@ -1,0 +1,155 @@
+//! Command-line arguments as typed (the raw layer). [`crate::config`] turns them into a
+//! validated configuration; nothing else reads these structs.
+//!
+//! Flag names follow external-dns wherever the two share a feature, and every flag can also be
+//! set through an environment variable `ZONESYNC_<FLAG>` (list flags take comma-separated
+//! values there).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::render::OutputFormat;
+
+/// zonesync keeps DNS zones in step with the Ingresses and Services of a Kubernetes cluster.
+#[derive(Debug, Parser)]
+#[command(name = "zonesync", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a sync would change, and why, without writing anything.
+    ///
+    /// Exit status: 0 = no changes, 2 = changes, 1 = error.
+    Plan(PlanArgs),
+    /// Compute the plan, print it, and apply it once (for Jobs, CronJobs and CI).
+    ///
+    /// Exit status: 0 = DNS is in sync, 1 = something failed (named in the output).
+    Sync(SyncArgs),
+}
+
+/// `zonesync plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Output format of the plan.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, env = "ZONESYNC_OUTPUT")]
+    pub output: OutputFormat,
+}
+
+/// `zonesync sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Output format of the plan printed before applying it.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, env = "ZONESYNC_OUTPUT")]
+    pub output: OutputFormat,
+}
+
+/// Where desired state comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum SourceName {
+    /// Ingresses (networking.k8s.io/v1).
+    Ingress,
+    /// Services of type LoadBalancer.
+    Service,
+    /// Ingresses and Services read from files given with --manifest.
+    Manifest,
+}
+
+/// DNS back ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProviderName {
+    /// A folder of RFC 1035 zone files (--zonefile-dir).
+    Zonefile,
+    /// Zones held in memory for the run (--inmemory-zone); for trying things out.
+    Inmemory,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Flags shared by every command.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Source of desired records; repeat for several (ingress, service, manifest).
+    #[arg(long = "source", value_enum, required = true, value_delimiter = ',', env = "ZONESYNC_SOURCE", help_heading = "Sources")]
+    pub sources: Vec<SourceName>,
+    /// Manifest file or folder for --source manifest (YAML/JSON; multi-document and List kinds); repeatable.
+    #[arg(long = "manifest", value_delimiter = ',', env = "ZONESYNC_MANIFEST", help_heading = "Sources")]
+    pub manifests: Vec<PathBuf>,
+    /// Only read objects in this namespace (default: all namespaces).
+    #[arg(long, env = "ZONESYNC_NAMESPACE", help_heading = "Sources")]
+    pub namespace: Option<String>,
+    /// Only read objects whose labels match this selector (e.g. `app=web,tier!=db`).
+    #[arg(long, env = "ZONESYNC_LABEL_FILTER", help_heading = "Sources")]
+    pub label_filter: Option<String>,
+    /// Only read objects whose annotations match this selector (label-selector syntax).
+    #[arg(long, env = "ZONESYNC_ANNOTATION_FILTER", help_heading = "Sources")]
+    pub annotation_filter: Option<String>,
+    /// Only read Ingresses of these classes (spec.ingressClassName or the kubernetes.io/ingress.class annotation); repeatable.
+    #[arg(long, value_delimiter = ',', env = "ZONESYNC_INGRESS_CLASS", help_heading = "Sources")]
+    pub ingress_class: Vec<String>,
+    /// Read annotations under exactly this prefix (default: both external-dns.kubernetes.io/ and external-dns.alpha.kubernetes.io/).
+    #[arg(long, env = "ZONESYNC_ANNOTATION_PREFIX", help_heading = "Sources")]
+    pub annotation_prefix: Option<String>,
+
+    /// DNS back end.
+    #[arg(long, value_enum, env = "ZONESYNC_PROVIDER", help_heading = "Provider")]
+    pub provider: ProviderName,
+    /// Folder of zone files for --provider zonefile (one zone per file).
+    #[arg(long, env = "ZONESYNC_ZONEFILE_DIR", help_heading = "Provider")]
+    pub zonefile_dir: Option<PathBuf>,
+    /// Zone to create in memory for --provider inmemory; repeatable.
+    #[arg(long, value_delimiter = ',', env = "ZONESYNC_INMEMORY_ZONE", help_heading = "Provider")]
+    pub inmemory_zone: Vec<String>,
+
+    /// Only manage names in these domains (label-boundary suffix; a leading dot means subdomains only); repeatable.
+    #[arg(long, value_delimiter = ',', env = "ZONESYNC_DOMAIN_FILTER", help_heading = "Records")]
+    pub domain_filter: Vec<String>,
+    /// Never manage names in these domains; repeatable.
+    #[arg(long, value_delimiter = ',', env = "ZONESYNC_EXCLUDE_DOMAINS", help_heading = "Records")]
+    pub exclude_domains: Vec<String>,
+    /// Which changes are allowed: sync (create, update, delete), upsert-only (no deletes), create-only.
+    #[arg(long, default_value = "sync", env = "ZONESYNC_POLICY", help_heading = "Records")]
+    pub policy: String,
+    /// Record types zonesync manages; repeatable.
+    #[arg(long, value_delimiter = ',', default_values_t = ["A".to_string(), "AAAA".to_string(), "CNAME".to_string()], env = "ZONESYNC_MANAGED_RECORD_TYPES", help_heading = "Records")]
+    pub managed_record_types: Vec<String>,
+
+    /// Owner id written into ownership markers; records with another owner are never touched.
+    #[arg(long, default_value = "default", env = "ZONESYNC_TXT_OWNER_ID", help_heading = "Ownership")]
+    pub txt_owner_id: String,
+    /// Prefix of marker names (may contain %{record_type}; end it with '.' to keep apex markers inside the zone).
+    #[arg(long, default_value = "", env = "ZONESYNC_TXT_PREFIX", help_heading = "Ownership")]
+    pub txt_prefix: String,
+    /// Suffix of the first label of marker names (may contain %{record_type}); excludes --txt-prefix.
+    #[arg(long, default_value = "", env = "ZONESYNC_TXT_SUFFIX", help_heading = "Ownership")]
+    pub txt_suffix: String,
+    /// Replaces a leading '*' in marker names of wildcard records.
+    #[arg(long, env = "ZONESYNC_TXT_WILDCARD_REPLACEMENT", help_heading = "Ownership")]
+    pub txt_wildcard_replacement: Option<String>,
+
+    /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
+    #[arg(long, default_value = "info", env = "ZONESYNC_LOG_LEVEL", help_heading = "Logging")]
+    pub log_level: String,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "ZONESYNC_LOG_FORMAT", help_heading = "Logging")]
+    pub log_format: LogFormat,
+}

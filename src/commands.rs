@@ -1,0 +1,159 @@
+//! `plan` and `sync`: read sources and provider, plan, print, and (for sync) apply.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use zonesync_core::Provider;
+
+use crate::apply::{self, ApplyMode, error_chain};
+use crate::cli::{Cli, Command, CommonArgs, LogFormat};
+use crate::config::{Config, SourceMode};
+use crate::plan::{DesiredState, Plan, Planner};
+use crate::render::{self, OutputFormat};
+use crate::source::{SourceSnapshot, manifest};
+
+/// Exit status: success, or no changes for `plan`.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: an error.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit status of `plan` when there are changes.
+pub const EXIT_CHANGES: u8 = 2;
+
+/// Parses the command line, runs the command and returns the process exit status.
+pub fn main() -> ExitCode {
+    use clap::Parser;
+    let cli = Cli::parse();
+    let common = match &cli.command {
+        Command::Plan(args) => &args.common,
+        Command::Sync(args) => &args.common,
+    };
+    init_logging(common);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {}", format_anyhow(&error));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn format_anyhow(error: &anyhow::Error) -> String {
+    error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn init_logging(args: &CommonArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match args.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Plan(args) => {
+            let config = Config::from_args(&args.common)?;
+            let provider = config.provider.build().context("cannot open the provider")?;
+            let plan = compute_plan(&config, provider.as_ref()).await?;
+            print_plan(&plan, args.output)?;
+            Ok(if plan.has_changes() {
+                EXIT_CHANGES
+            } else {
+                EXIT_OK
+            })
+        }
+        Command::Sync(args) => {
+            let config = Config::from_args(&args.common)?;
+            let provider = config.provider.build().context("cannot open the provider")?;
+            let plan = compute_plan(&config, provider.as_ref()).await?;
+            print_plan(&plan, args.output)?;
+            let outcome = apply::apply(provider.as_ref(), &plan, ApplyMode::Apply).await;
+            if outcome.is_success() {
+                if plan.has_changes() && args.output == OutputFormat::Text {
+                    println!("Applied.");
+                }
+                Ok(EXIT_OK)
+            } else {
+                eprint!("error: sync failed:\n{outcome}");
+                Ok(EXIT_ERROR)
+            }
+        }
+    }
+}
+
+fn print_plan(plan: &Plan, format: OutputFormat) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = render::render(plan, format, color);
+    let mut handle = stdout.lock();
+    handle.write_all(text.as_bytes())?;
+    handle.flush()?;
+    Ok(())
+}
+
+/// Reads the sources.
+///
+/// Fails when any source cannot be read completely: a partial read must never become a plan.
+pub fn read_sources(config: &Config) -> anyhow::Result<SourceSnapshot> {
+    match &config.source_mode {
+        SourceMode::Manifests(paths) => {
+            let objects = manifest::load(paths)?;
+            Ok(manifest::snapshot(&objects, &config.source))
+        }
+        SourceMode::Cluster => anyhow::bail!(
+            "reading Ingresses and Services from a cluster is not available in this build; use --source manifest"
+        ),
+    }
+}
+
+/// Reads sources and provider and computes the plan.
+///
+/// Fails when a source or a zone cannot be read completely.
+pub async fn compute_plan(config: &Config, provider: &dyn Provider) -> anyhow::Result<Plan> {
+    let snapshot = read_sources(config)?;
+    let zones: Vec<_> = provider
+        .zones()
+        .await
+        .map_err(|e| anyhow::anyhow!(error_chain(&e)))
+        .context("cannot list zones")?
+        .into_iter()
+        .filter(|zone| config.plan.domain_filter.may_match_zone(&zone.name))
+        .collect();
+    let mut inventories = Vec::with_capacity(zones.len());
+    for zone in zones {
+        let records = provider
+            .records(&zone)
+            .await
+            .map_err(|e| anyhow::anyhow!(error_chain(&e)))
+            .with_context(|| format!("cannot read zone {}", zone.name))?;
+        let inventory = config.registry.inventory(records);
+        inventories.push((zone, inventory));
+    }
+    let desired = DesiredState::from_snapshot(&snapshot, |endpoints| {
+        provider.adjust_desired(endpoints)
+    });
+    let mut options = config.plan.clone();
+    options.default_ttl = provider.default_ttl();
+    let planner = Planner::new(&config.registry, &options);
+    Ok(planner.plan(&desired, inventories, &snapshot.skipped))
+}

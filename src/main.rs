@@ -1,0 +1,5 @@
+//! The `zonesync` binary.
+
+fn main() -> std::process::ExitCode {
+    zonesync::commands::main()
+}

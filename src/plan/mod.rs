@@ -1,0 +1,856 @@
+//! The planner: desired endpoints against the owned current records of a zone → [`Change`]s.
+//!
+//! Pure and synchronous. It never emits a change that touches a record without our ownership
+//! marker; it reports what it will not do (conflicts, foreign records, skipped input) instead
+//! of guessing. Output order is deterministic: rows sorted by name and set identifier, and
+//! within a row deletions before updates before creations.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use zonesync_core::{
+    Change, DeleteReason, DnsName, Endpoint, LABEL_OWNER, LABEL_RESOURCE, RecordKey, RecordType,
+    Zone, differences, zones_for,
+};
+
+use crate::filter::DomainFilter;
+use crate::registry::{CurrentRecord, FoundMarker, Inventory, Ownership, Registry};
+use crate::source::{SkipScope, SkippedInput, SourceSnapshot};
+
+/// Which kinds of change zonesync may make (`--policy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Create, update and delete.
+    #[default]
+    Sync,
+    /// Create and update, never delete.
+    UpsertOnly,
+    /// Only create.
+    CreateOnly,
+}
+
+impl Policy {
+    /// True when the policy allows this kind of change.
+    pub fn allows(self, change: &Change) -> bool {
+        match (self, change) {
+            (Policy::Sync, _) => true,
+            (Policy::UpsertOnly, Change::Delete { .. }) => false,
+            (Policy::UpsertOnly, _) => true,
+            (Policy::CreateOnly, Change::Create { .. }) => true,
+            (Policy::CreateOnly, _) => false,
+        }
+    }
+
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Sync => "sync",
+            Policy::UpsertOnly => "upsert-only",
+            Policy::CreateOnly => "create-only",
+        }
+    }
+}
+
+impl FromStr for Policy {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "sync" => Ok(Policy::Sync),
+            "upsert-only" => Ok(Policy::UpsertOnly),
+            "create-only" => Ok(Policy::CreateOnly),
+            other => Err(format!(
+                "unknown policy {other:?} (use sync, upsert-only or create-only)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Planner settings.
+#[derive(Clone, Debug)]
+pub struct PlanOptions {
+    /// `--policy`.
+    pub policy: Policy,
+    /// `--managed-record-types`.
+    pub managed_types: BTreeSet<RecordType>,
+    /// `--domain-filter` / `--exclude-domains`.
+    pub domain_filter: DomainFilter,
+    /// TTL written when none is configured (the provider's default).
+    pub default_ttl: u32,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            policy: Policy::Sync,
+            managed_types: [RecordType::A, RecordType::Aaaa, RecordType::Cname].into(),
+            domain_filter: DomainFilter::default(),
+            default_ttl: zonesync_core::DEFAULT_TTL,
+        }
+    }
+}
+
+/// One endpoint an object wants, with when that object was created (for conflicts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredEndpoint {
+    /// The endpoint; its `resource` label names the object.
+    pub endpoint: Endpoint,
+    /// The object's creation time, seconds since the epoch.
+    pub created: Option<i64>,
+}
+
+/// What the sources want, plus what they know about objects (for delete reasons and safety).
+#[derive(Clone, Debug, Default)]
+pub struct DesiredState {
+    /// Desired endpoints, already adjusted by the provider.
+    pub endpoints: Vec<DesiredEndpoint>,
+    /// Every object read.
+    pub seen: BTreeSet<String>,
+    /// Objects that passed the filters.
+    pub selected: BTreeSet<String>,
+    /// Objects skipped as a whole: their records are kept untouched.
+    pub protected: BTreeSet<String>,
+}
+
+impl DesiredState {
+    /// Expands a source snapshot into endpoints, letting `adjust` apply provider conventions.
+    pub fn from_snapshot(
+        snapshot: &SourceSnapshot,
+        adjust: impl Fn(Vec<Endpoint>) -> Vec<Endpoint>,
+    ) -> Self {
+        let mut endpoints = Vec::new();
+        for claim in &snapshot.claims {
+            let created = claim.created;
+            endpoints.extend(
+                adjust(claim.endpoints())
+                    .into_iter()
+                    .map(|endpoint| DesiredEndpoint { endpoint, created }),
+            );
+        }
+        Self {
+            endpoints,
+            seen: snapshot.seen.clone(),
+            selected: snapshot.selected.clone(),
+            protected: snapshot.protected.clone(),
+        }
+    }
+}
+
+/// Why a desired record was not planned as asked.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ConflictKind {
+    /// Several objects want the name; `winner` keeps it because it already owns the record.
+    AlreadyOwned {
+        /// The object that keeps the name.
+        winner: String,
+        /// The objects that lose.
+        losers: Vec<String>,
+    },
+    /// Several objects want the name; `winner` keeps it because it was created first.
+    ClaimedFirst {
+        /// The object that keeps the name.
+        winner: String,
+        /// The objects that lose.
+        losers: Vec<String>,
+    },
+    /// The object wants both addresses and a host name for one name; the CNAME is dropped.
+    CnameBesideAddresses {
+        /// The object.
+        resource: String,
+        /// The dropped CNAME target.
+        dropped: Vec<String>,
+    },
+    /// A record zonesync does not own is in the way.
+    ForeignRecord {
+        /// The object that wanted the record.
+        resource: String,
+        /// The record in the way.
+        existing: RecordKey,
+        /// Its owner id, when another external-dns/zonesync instance owns it.
+        owner: Option<String>,
+    },
+}
+
+/// A name zonesync could not plan as asked.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Conflict {
+    /// The name.
+    pub name: DnsName,
+    /// Its set identifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_identifier: Option<String>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: ConflictKind,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name)?;
+        if let Some(set_identifier) = &self.set_identifier {
+            write!(f, " [{set_identifier}]")?;
+        }
+        match &self.kind {
+            ConflictKind::AlreadyOwned { winner, losers } => write!(
+                f,
+                ": wanted by {} and {winner}; {winner} keeps it (it owns the record)",
+                losers.join(", ")
+            ),
+            ConflictKind::ClaimedFirst { winner, losers } => write!(
+                f,
+                ": wanted by {} and {winner}; {winner} keeps it (created first)",
+                losers.join(", ")
+            ),
+            ConflictKind::CnameBesideAddresses { resource, dropped } => write!(
+                f,
+                ": {resource} has address and host-name targets; A/AAAA kept, CNAME {} dropped",
+                dropped.join(",")
+            ),
+            ConflictKind::ForeignRecord {
+                resource,
+                existing,
+                owner,
+            } => {
+                let whose = match owner {
+                    Some(owner) => format!("owned by {owner:?}"),
+                    None => "not owned by zonesync".to_string(),
+                };
+                write!(
+                    f,
+                    ": {resource} wants it, but {} {existing} exists and is {whose}; left alone",
+                    if existing.record_type == RecordType::Txt {
+                        "marker"
+                    } else {
+                        "record"
+                    }
+                )
+            }
+        }
+    }
+}
+
+/// A record zonesync owns and leaves alone although nothing wants it, because its object was
+/// skipped for bad input.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct KeptRecord {
+    /// The record.
+    pub record: RecordKey,
+    /// The skipped object.
+    pub resource: String,
+}
+
+/// The changes of one RRset row (a name and set identifier) in a zone, applied together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowPlan {
+    /// Name.
+    pub name: DnsName,
+    /// Set identifier.
+    pub set_identifier: Option<String>,
+    /// Record changes: deletions, then updates, then creations.
+    pub changes: Vec<Change>,
+    /// The ownership-marker changes that go with them.
+    pub markers: Vec<Change>,
+}
+
+/// The plan for one zone.
+#[derive(Clone, Debug)]
+pub struct ZonePlan {
+    /// The zone.
+    pub zone: Zone,
+    /// Rows with at least one change.
+    pub rows: Vec<RowPlan>,
+    /// Records of managed types zonesync owns in the zone now.
+    pub owned: usize,
+}
+
+impl ZonePlan {
+    /// Every record change in the zone, in plan order.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.rows.iter().flat_map(|row| row.changes.iter())
+    }
+}
+
+/// Numbers for the summary line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Records to create.
+    pub create: usize,
+    /// Records to update.
+    pub update: usize,
+    /// Records (and orphan markers) to delete.
+    pub delete: usize,
+}
+
+/// A whole plan: what will change in each zone and what will not, and why.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// Zones with their changes (zones without changes included, rows empty).
+    pub zones: Vec<ZonePlan>,
+    /// Names not planned as asked.
+    pub conflicts: Vec<Conflict>,
+    /// Input that could not be used.
+    pub skipped: Vec<SkippedInput>,
+    /// Owned records kept because their object was skipped.
+    pub kept: Vec<KeptRecord>,
+}
+
+impl Plan {
+    /// Counts of creations, updates and deletions, orphan markers included.
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for row in self.zones.iter().flat_map(|z| z.rows.iter()) {
+            for change in &row.changes {
+                match change {
+                    Change::Create { .. } => counts.create += 1,
+                    Change::Update { .. } => counts.update += 1,
+                    Change::Delete { .. } => counts.delete += 1,
+                }
+            }
+            if row.changes.is_empty() {
+                counts.delete += row.markers.len();
+            }
+        }
+        counts
+    }
+
+    /// True when nothing would be written.
+    pub fn has_changes(&self) -> bool {
+        self.zones.iter().any(|z| !z.rows.is_empty())
+    }
+}
+
+/// Builds plans; holds the settings and the registry.
+pub struct Planner<'a> {
+    registry: &'a Registry,
+    options: &'a PlanOptions,
+}
+
+/// Notes gathered while planning zones; merged into the [`Plan`].
+#[derive(Default)]
+struct Notes {
+    conflicts: BTreeSet<Conflict>,
+    skipped: Vec<SkippedInput>,
+    kept: BTreeSet<KeptRecord>,
+}
+
+type RowKey = (DnsName, Option<String>);
+
+impl<'a> Planner<'a> {
+    /// A planner with these settings.
+    pub fn new(registry: &'a Registry, options: &'a PlanOptions) -> Self {
+        Self { registry, options }
+    }
+
+    /// True when the planner manages records of this name and type at all.
+    fn manages(&self, endpoint: &Endpoint) -> bool {
+        self.options.managed_types.contains(&endpoint.record_type)
+            && self.options.domain_filter.matches(&endpoint.name)
+    }
+
+    /// Plans every zone: `zones` with their current inventories, against `desired`.
+    ///
+    /// Desired names outside the domain filter are ignored; names inside it that no zone holds
+    /// are reported as skipped input.
+    pub fn plan(
+        &self,
+        desired: &DesiredState,
+        zones: Vec<(Zone, Inventory)>,
+        source_skipped: &[SkippedInput],
+    ) -> Plan {
+        let zone_list: Vec<Zone> = zones.iter().map(|(zone, _)| zone.clone()).collect();
+        let mut by_zone: HashMap<&str, Vec<&DesiredEndpoint>> = HashMap::new();
+        let mut notes = Notes {
+            skipped: source_skipped.to_vec(),
+            ..Notes::default()
+        };
+        let mut unzoned = BTreeSet::new();
+        for wanted in desired.endpoints.iter().filter(|d| self.manages(&d.endpoint)) {
+            let homes = zones_for(&zone_list, &wanted.endpoint.name);
+            if homes.is_empty() {
+                let resource = wanted.endpoint.resource().unwrap_or("?").to_string();
+                unzoned.insert((resource, wanted.endpoint.name.clone()));
+            }
+            for zone in homes {
+                by_zone.entry(zone.id.as_str()).or_default().push(wanted);
+            }
+        }
+        for (resource, name) in unzoned {
+            notes.skipped.push(SkippedInput {
+                resource,
+                field: "hostname".to_string(),
+                value: name.to_string(),
+                reason: "no managed zone contains this name".to_string(),
+                scope: SkipScope::Hostname,
+            });
+        }
+        let mut plans = Vec::with_capacity(zones.len());
+        for (zone, inventory) in zones {
+            let wanted = by_zone.remove(zone.id.as_str()).unwrap_or_default();
+            plans.push(self.plan_zone(zone, &wanted, &inventory, desired, &mut notes));
+        }
+        Plan {
+            zones: plans,
+            conflicts: notes.conflicts.into_iter().collect(),
+            skipped: notes.skipped,
+            kept: notes.kept.into_iter().collect(),
+        }
+    }
+
+    fn plan_zone(
+        &self,
+        zone: Zone,
+        wanted: &[&DesiredEndpoint],
+        inventory: &Inventory,
+        desired: &DesiredState,
+        notes: &mut Notes,
+    ) -> ZonePlan {
+        let mut current_rows: BTreeMap<RowKey, Vec<&CurrentRecord>> = BTreeMap::new();
+        let mut at_name: HashMap<&DnsName, Vec<&CurrentRecord>> = HashMap::new();
+        let mut owned = 0;
+        for record in &inventory.records {
+            at_name.entry(&record.endpoint.name).or_default().push(record);
+            if self.manages(&record.endpoint) {
+                if record.ownership.is_ours() {
+                    owned += 1;
+                }
+                current_rows
+                    .entry(row_key(&record.endpoint))
+                    .or_default()
+                    .push(record);
+            }
+        }
+        let markers: HashMap<RecordKey, &FoundMarker> = inventory
+            .markers
+            .iter()
+            .map(|marker| (marker.record.key(), marker))
+            .collect();
+
+        let mut desired_rows: BTreeMap<RowKey, Vec<&DesiredEndpoint>> = BTreeMap::new();
+        for wanted in wanted {
+            desired_rows
+                .entry(row_key(&wanted.endpoint))
+                .or_default()
+                .push(wanted);
+        }
+
+        let keys: BTreeSet<&RowKey> = current_rows.keys().chain(desired_rows.keys()).collect();
+        let mut rows = Vec::new();
+        let mut reused_markers: HashSet<RecordKey> = HashSet::new();
+        for key in keys {
+            let claims = desired_rows.get(key).map(Vec::as_slice).unwrap_or_default();
+            let current = current_rows.get(key).map(Vec::as_slice).unwrap_or_default();
+            let context = RowContext {
+                zone: &zone,
+                key,
+                at_name: at_name.get(&key.0).map(Vec::as_slice).unwrap_or_default(),
+                markers: &markers,
+                desired,
+            };
+            let row = self.plan_row(&context, claims, current, notes, &mut reused_markers);
+            if !row.changes.is_empty() || !row.markers.is_empty() {
+                rows.push(row);
+            }
+        }
+        if self.options.policy == Policy::Sync {
+            self.collect_orphan_markers(inventory, &reused_markers, &mut rows);
+        }
+        ZonePlan { zone, rows, owned }
+    }
+
+    fn collect_orphan_markers(
+        &self,
+        inventory: &Inventory,
+        reused: &HashSet<RecordKey>,
+        rows: &mut Vec<RowPlan>,
+    ) {
+        let mut orphan_rows: BTreeMap<RowKey, Vec<Change>> = BTreeMap::new();
+        for orphan in self.registry.orphan_markers(inventory) {
+            if reused.contains(&orphan.record.key()) {
+                continue;
+            }
+            let Ok(name) = DnsName::parse(&orphan.points_at.0) else {
+                continue;
+            };
+            if !self.options.domain_filter.matches(&name) {
+                continue;
+            }
+            orphan_rows
+                .entry((name, orphan.record.set_identifier.clone()))
+                .or_default()
+                .push(Change::Delete {
+                    old: orphan.record.clone(),
+                    reason: DeleteReason::OrphanMarker,
+                });
+        }
+        for ((name, set_identifier), markers) in orphan_rows {
+            match rows
+                .iter_mut()
+                .find(|r| r.name == name && r.set_identifier == set_identifier)
+            {
+                Some(row) => row.markers.extend(markers),
+                None => rows.push(RowPlan {
+                    name,
+                    set_identifier,
+                    changes: Vec::new(),
+                    markers,
+                }),
+            }
+        }
+        rows.sort_by(|a, b| (&a.name, &a.set_identifier).cmp(&(&b.name, &b.set_identifier)));
+    }
+
+    fn plan_row(
+        &self,
+        context: &RowContext<'_>,
+        claims: &[&DesiredEndpoint],
+        current: &[&CurrentRecord],
+        notes: &mut Notes,
+        reused_markers: &mut HashSet<RecordKey>,
+    ) -> RowPlan {
+        let (name, set_identifier) = context.key;
+        let mut wanted = self.resolve_claims(context.key, claims, current, notes);
+
+        let mut deletes = Vec::new();
+        let mut updates = Vec::new();
+        let mut creates = Vec::new();
+        let mut markers = Vec::new();
+
+        // Deletions first: they decide whether a creation has room (CNAME <-> A).
+        let replacement = wanted.keys().next().cloned();
+        for record in current
+            .iter()
+            .filter(|r| r.ownership.is_ours() && !wanted.contains_key(&r.endpoint.record_type))
+        {
+            let resource = record.endpoint.resource().map(str::to_string);
+            if let Some(resource) = resource
+                .as_ref()
+                .filter(|r| context.desired.protected.contains(*r))
+            {
+                notes.kept.insert(KeptRecord {
+                    record: record.endpoint.key(),
+                    resource: resource.clone(),
+                });
+                continue;
+            }
+            let reason = match (&replacement, resource) {
+                (Some(record_type), _) => DeleteReason::ReplacedByType {
+                    record_type: record_type.clone(),
+                },
+                (None, Some(resource)) if !context.desired.seen.contains(&resource) => {
+                    DeleteReason::ResourceGone { resource }
+                }
+                (None, Some(resource)) if !context.desired.selected.contains(&resource) => {
+                    DeleteReason::ResourceNotSelected { resource }
+                }
+                (None, Some(resource)) => DeleteReason::NoLongerClaimed { resource },
+                (None, None) => DeleteReason::NoLongerDesired,
+            };
+            let change = Change::Delete {
+                old: record.endpoint.clone(),
+                reason,
+            };
+            if self.options.policy.allows(&change) {
+                deletes.push((change, *record));
+            }
+        }
+        let deleted_keys: HashSet<RecordKey> =
+            deletes.iter().map(|(change, _)| change.key()).collect();
+
+        for (record_type, want) in std::mem::take(&mut wanted) {
+            let resource = want.resource().unwrap_or("?").to_string();
+            let existing = current
+                .iter()
+                .find(|r| r.endpoint.record_type == record_type);
+            match existing {
+                Some(record) if record.ownership.is_ours() => {
+                    let mut new = want.clone();
+                    new.ttl = want.ttl.or(record.endpoint.ttl);
+                    new.labels = record.endpoint.labels.clone();
+                    new.labels
+                        .insert(LABEL_OWNER.into(), self.registry.owner_id().into());
+                    new.labels.insert(LABEL_RESOURCE.into(), resource.clone());
+                    if differences(&record.endpoint, &new).is_empty() {
+                        continue;
+                    }
+                    let change = Change::Update {
+                        old: record.endpoint.clone(),
+                        new,
+                    };
+                    if self.options.policy.allows(&change) {
+                        updates.push((change, *record));
+                    }
+                }
+                Some(record) => {
+                    notes.conflicts.insert(Conflict {
+                        name: name.clone(),
+                        set_identifier: set_identifier.clone(),
+                        kind: ConflictKind::ForeignRecord {
+                            resource,
+                            existing: record.endpoint.key(),
+                            owner: owner_of(&record.ownership),
+                        },
+                    });
+                }
+                None => {
+                    if let Some(blocker) = context.creation_blocker(&want, &deleted_keys) {
+                        notes.conflicts.insert(Conflict {
+                            name: name.clone(),
+                            set_identifier: set_identifier.clone(),
+                            kind: ConflictKind::ForeignRecord {
+                                resource,
+                                existing: blocker.endpoint.key(),
+                                owner: owner_of(&blocker.ownership),
+                            },
+                        });
+                        continue;
+                    }
+                    if let Err(problem) =
+                        self.registry
+                            .check_marker_placement(name, &record_type, context.zone)
+                    {
+                        notes.skipped.push(SkippedInput {
+                            resource,
+                            field: "hostname".into(),
+                            value: name.to_string(),
+                            reason: format!("cannot own {record_type} record: {problem}"),
+                            scope: SkipScope::Hostname,
+                        });
+                        continue;
+                    }
+                    let mut record = want.clone();
+                    record.ttl = Some(want.ttl.unwrap_or(self.options.default_ttl));
+                    record
+                        .labels
+                        .insert(LABEL_OWNER.into(), self.registry.owner_id().into());
+                    let marker = self.registry.marker_for(&record);
+                    match context.markers.get(&marker.key()) {
+                        Some(found) if found.owner() != Some(self.registry.owner_id()) => {
+                            notes.conflicts.insert(Conflict {
+                                name: name.clone(),
+                                set_identifier: set_identifier.clone(),
+                                kind: ConflictKind::ForeignRecord {
+                                    resource,
+                                    existing: found.record.key(),
+                                    owner: found.owner().map(str::to_string),
+                                },
+                            });
+                            continue;
+                        }
+                        Some(found) => {
+                            reused_markers.insert(found.record.key());
+                            if found.record.targets != marker.targets {
+                                markers.push(Change::Update {
+                                    old: found.record.clone(),
+                                    new: marker,
+                                });
+                            }
+                        }
+                        None => markers.push(Change::Create { record: marker }),
+                    }
+                    creates.push(Change::Create { record });
+                }
+            }
+        }
+
+        // Markers of updated records: rewrite when the value changes, add when only a legacy
+        // marker vouched for the record.
+        for (change, record) in &updates {
+            let Change::Update { new, .. } = change else {
+                continue;
+            };
+            let marker = self.registry.marker_for(new);
+            match record.markers.iter().find(|m| m.key() == marker.key()) {
+                Some(existing) if existing.targets == marker.targets => {}
+                Some(existing) => markers.push(Change::Update {
+                    old: existing.clone(),
+                    new: marker,
+                }),
+                None => match context.markers.get(&marker.key()) {
+                    Some(found) => {
+                        reused_markers.insert(found.record.key());
+                        markers.push(Change::Update {
+                            old: found.record.clone(),
+                            new: marker,
+                        });
+                    }
+                    None => markers.push(Change::Create { record: marker }),
+                },
+            }
+        }
+        // Markers of deleted records: typed markers go with their record; a legacy same-name
+        // marker only when no other record of ours at the name still relies on it.
+        for (_, record) in &deletes {
+            for marker in &record.markers {
+                let shared = context.at_name.iter().any(|other| {
+                    other.endpoint.key() != record.endpoint.key()
+                        && !deleted_keys.contains(&other.endpoint.key())
+                        && other.markers.iter().any(|m| m.key() == marker.key())
+                });
+                let already = markers
+                    .iter()
+                    .any(|c: &Change| c.record().key() == marker.key());
+                if !shared && !already {
+                    markers.push(Change::Delete {
+                        old: marker.clone(),
+                        reason: DeleteReason::OrphanMarker,
+                    });
+                }
+            }
+        }
+        markers.sort_by_key(|change| match change {
+            Change::Delete { .. } => 0,
+            Change::Update { .. } => 1,
+            Change::Create { .. } => 2,
+        });
+
+        let mut changes: Vec<Change> = deletes.into_iter().map(|(c, _)| c).collect();
+        changes.extend(updates.into_iter().map(|(c, _)| c));
+        changes.extend(creates);
+        RowPlan {
+            name: name.clone(),
+            set_identifier: set_identifier.clone(),
+            changes,
+            markers,
+        }
+    }
+
+    /// Picks the object that keeps a contested row and returns its endpoints by type, with the
+    /// CNAME dropped when it also wants addresses.
+    fn resolve_claims(
+        &self,
+        key: &RowKey,
+        claims: &[&DesiredEndpoint],
+        current: &[&CurrentRecord],
+        notes: &mut Notes,
+    ) -> BTreeMap<RecordType, Endpoint> {
+        let mut resources: BTreeMap<&str, Option<i64>> = BTreeMap::new();
+        for claim in claims {
+            let resource = claim.endpoint.resource().unwrap_or("");
+            let created = resources.entry(resource).or_insert(claim.created);
+            if claim.created < *created {
+                *created = claim.created;
+            }
+        }
+        let winner: &str = if resources.len() <= 1 {
+            resources.keys().next().copied().unwrap_or("")
+        } else {
+            let owning = current
+                .iter()
+                .filter(|r| r.ownership.is_ours())
+                .filter_map(|r| r.endpoint.resource())
+                .find(|r| resources.contains_key(r));
+            let (winner, sticky) = match owning {
+                Some(owner) => (owner, true),
+                None => {
+                    let oldest = resources
+                        .iter()
+                        .min_by_key(|(resource, created)| {
+                            (created.is_none(), created.unwrap_or(0), **resource)
+                        })
+                        .map(|(resource, _)| *resource)
+                        .unwrap_or("");
+                    (oldest, false)
+                }
+            };
+            let losers: Vec<String> = resources
+                .keys()
+                .filter(|r| **r != winner)
+                .map(|r| r.to_string())
+                .collect();
+            let kind = if sticky {
+                ConflictKind::AlreadyOwned {
+                    winner: winner.to_string(),
+                    losers,
+                }
+            } else {
+                ConflictKind::ClaimedFirst {
+                    winner: winner.to_string(),
+                    losers,
+                }
+            };
+            notes.conflicts.insert(Conflict {
+                name: key.0.clone(),
+                set_identifier: key.1.clone(),
+                kind,
+            });
+            winner
+        };
+
+        let mut wanted: BTreeMap<RecordType, Endpoint> = BTreeMap::new();
+        for claim in claims {
+            if claim.endpoint.resource().unwrap_or("") == winner {
+                wanted
+                    .entry(claim.endpoint.record_type.clone())
+                    .or_insert_with(|| claim.endpoint.clone());
+            }
+        }
+        let has_address =
+            wanted.contains_key(&RecordType::A) || wanted.contains_key(&RecordType::Aaaa);
+        if has_address && let Some(cname) = wanted.remove(&RecordType::Cname) {
+            notes.conflicts.insert(Conflict {
+                name: key.0.clone(),
+                set_identifier: key.1.clone(),
+                kind: ConflictKind::CnameBesideAddresses {
+                    resource: winner.to_string(),
+                    dropped: cname.targets.as_slice().to_vec(),
+                },
+            });
+        }
+        wanted
+    }
+}
+
+struct RowContext<'c> {
+    zone: &'c Zone,
+    key: &'c RowKey,
+    at_name: &'c [&'c CurrentRecord],
+    markers: &'c HashMap<RecordKey, &'c FoundMarker>,
+    desired: &'c DesiredState,
+}
+
+impl RowContext<'_> {
+    /// A record at the same name that makes creating `want` invalid DNS: any other data beside
+    /// a CNAME, or a CNAME beside anything. Records being deleted in this row do not count.
+    fn creation_blocker(
+        &self,
+        want: &Endpoint,
+        deleted: &HashSet<RecordKey>,
+    ) -> Option<&CurrentRecord> {
+        self.at_name
+            .iter()
+            .copied()
+            .filter(|record| !deleted.contains(&record.endpoint.key()))
+            .find(|record| {
+                let existing = &record.endpoint.record_type;
+                if want.record_type == RecordType::Cname {
+                    *existing != RecordType::Cname
+                        || record.endpoint.set_identifier == want.set_identifier
+                } else {
+                    *existing == RecordType::Cname
+                }
+            })
+    }
+}
+
+fn row_key(endpoint: &Endpoint) -> RowKey {
+    (endpoint.name.clone(), endpoint.set_identifier.clone())
+}
+
+fn owner_of(ownership: &Ownership) -> Option<String> {
+    match ownership {
+        Ownership::OtherOwner(owner) => Some(owner.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,807 @@
+//! Ownership registry: TXT markers in external-dns's format, byte for byte.
+//!
+//! A record is ours only when a marker carrying our owner id points at it. The marker for
+//! `www.example.com A` is a TXT record `a-www.example.com` holding
+//! `heritage=external-dns,external-dns/owner=<owner-id>,external-dns/resource=<kind>/<ns>/<name>`
+//! (labels after `heritage` sorted by key). `--txt-prefix`, `--txt-suffix` and the
+//! `%{record_type}` template move the marker name exactly as external-dns does. Legacy markers
+//! are read too: the same-name marker of external-dns ≤ 0.11 and the `cname-` marker that
+//! external-dns used for A ALIAS records.
+
+use std::collections::{BTreeMap, HashMap};
+
+use zonesync_core::{
+    DnsName, Endpoint, LABEL_OWNER, Labels, MAX_LABEL_LEN, MAX_NAME_LEN, RecordType, Zone,
+};
+
+const HERITAGE: &str = "external-dns";
+const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
+
+/// Record types whose marker names carry a type token that can be read back, in external-dns's
+/// order.
+const TYPED_MARKER_TYPES: [RecordType; 6] = [
+    RecordType::A,
+    RecordType::Aaaa,
+    RecordType::Cname,
+    RecordType::Ns,
+    RecordType::Mx,
+    RecordType::Srv,
+];
+
+/// Invalid registry settings.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RegistryError {
+    /// `--txt-owner-id` was empty.
+    #[error("--txt-owner-id must not be empty")]
+    EmptyOwnerId,
+    /// The owner id contains a character that would corrupt the marker value.
+    #[error("--txt-owner-id {0:?} must not contain ',', '=', '\"' or whitespace")]
+    InvalidOwnerId(String),
+    /// Both affixes were given.
+    #[error("--txt-prefix and --txt-suffix are mutually exclusive (got {prefix:?} and {suffix:?})")]
+    BothAffixes {
+        /// The prefix.
+        prefix: String,
+        /// The suffix.
+        suffix: String,
+    },
+    /// An affix holds a character DNS names cannot.
+    #[error("{flag} {value:?} may only contain letters, digits, '-', '_', '.' and %{{record_type}}")]
+    InvalidAffix {
+        /// `--txt-prefix`, `--txt-suffix` or `--txt-wildcard-replacement`.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+    },
+}
+
+/// Why a record cannot carry a marker in its zone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarkerPlacementError {
+    /// The marker name falls outside the record's zone (apex records without a prefix ending
+    /// in a dot).
+    #[error(
+        "its ownership marker {marker} would fall outside zone {zone}; use a --txt-prefix ending in '.', e.g. --txt-prefix=zonesync-%{{record_type}}."
+    )]
+    OutsideZone {
+        /// The marker name.
+        marker: String,
+        /// The zone.
+        zone: String,
+    },
+    /// A label of the marker name is longer than 63 bytes.
+    #[error("its ownership marker {marker} has a label over {MAX_LABEL_LEN} bytes")]
+    LabelTooLong {
+        /// The marker name.
+        marker: String,
+    },
+    /// The marker name is longer than 253 bytes.
+    #[error("its ownership marker {marker} is longer than 253 bytes")]
+    NameTooLong {
+        /// The marker name.
+        marker: String,
+    },
+}
+
+/// Settings for ownership markers.
+#[derive(Clone, Debug)]
+pub struct RegistryConfig {
+    /// This instance's owner id (`--txt-owner-id`).
+    pub owner_id: String,
+    /// `--txt-prefix`.
+    pub prefix: String,
+    /// `--txt-suffix`.
+    pub suffix: String,
+    /// `--txt-wildcard-replacement`.
+    pub wildcard_replacement: Option<String>,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            owner_id: "default".to_string(),
+            prefix: String::new(),
+            suffix: String::new(),
+            wildcard_replacement: None,
+        }
+    }
+}
+
+/// Who a current record belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// A marker with our owner id points at it.
+    Ours,
+    /// A marker with another owner id points at it.
+    OtherOwner(String),
+    /// No marker points at it.
+    Unowned,
+}
+
+impl Ownership {
+    /// True for [`Ownership::Ours`].
+    pub fn is_ours(&self) -> bool {
+        matches!(self, Ownership::Ours)
+    }
+}
+
+/// A record read from a provider, with what the markers say about it.
+#[derive(Clone, Debug)]
+pub struct CurrentRecord {
+    /// The record; `labels` filled from its marker.
+    pub endpoint: Endpoint,
+    /// Whose it is.
+    pub ownership: Ownership,
+    /// The marker records that vouch for it (typed, legacy same-name, legacy `cname-`).
+    pub markers: Vec<Endpoint>,
+}
+
+/// An ownership marker found in a zone.
+#[derive(Clone, Debug)]
+pub struct FoundMarker {
+    /// The TXT record itself, as read.
+    pub record: Endpoint,
+    /// The labels it holds.
+    pub labels: Labels,
+    /// The record it names: `(name, type)`, type `None` for a legacy same-name marker.
+    pub points_at: (String, Option<RecordType>),
+}
+
+impl FoundMarker {
+    /// The owner id in the marker, if any.
+    pub fn owner(&self) -> Option<&str> {
+        self.labels.get(LABEL_OWNER).map(String::as_str)
+    }
+}
+
+/// A zone's records split into markers and the records they vouch for.
+#[derive(Clone, Debug, Default)]
+pub struct Inventory {
+    /// Every record that is not an ownership marker.
+    pub records: Vec<CurrentRecord>,
+    /// Every ownership marker (any owner).
+    pub markers: Vec<FoundMarker>,
+}
+
+/// The ownership registry: names, values and parsing of markers.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    owner_id: String,
+    prefix: String,
+    suffix: String,
+    wildcard_replacement: Option<String>,
+}
+
+impl Registry {
+    /// Validates `config` into a registry.
+    ///
+    /// Fails on an empty or malformed owner id, both affixes at once, or an affix with
+    /// characters a DNS name cannot hold.
+    pub fn new(config: RegistryConfig) -> Result<Self, RegistryError> {
+        if config.owner_id.is_empty() {
+            return Err(RegistryError::EmptyOwnerId);
+        }
+        if config
+            .owner_id
+            .chars()
+            .any(|c| c == ',' || c == '=' || c == '"' || c.is_whitespace())
+        {
+            return Err(RegistryError::InvalidOwnerId(config.owner_id));
+        }
+        if !config.prefix.is_empty() && !config.suffix.is_empty() {
+            return Err(RegistryError::BothAffixes {
+                prefix: config.prefix,
+                suffix: config.suffix,
+            });
+        }
+        for (flag, value) in [
+            ("--txt-prefix", Some(&config.prefix)),
+            ("--txt-suffix", Some(&config.suffix)),
+            (
+                "--txt-wildcard-replacement",
+                config.wildcard_replacement.as_ref(),
+            ),
+        ] {
+            let Some(value) = value else { continue };
+            let stripped = value.replace(RECORD_TYPE_TEMPLATE, "");
+            if !stripped
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(RegistryError::InvalidAffix {
+                    flag,
+                    value: value.clone(),
+                });
+            }
+        }
+        Ok(Self {
+            owner_id: config.owner_id,
+            prefix: config.prefix.to_ascii_lowercase(),
+            suffix: config.suffix.to_ascii_lowercase(),
+            wildcard_replacement: config
+                .wildcard_replacement
+                .filter(|w| !w.is_empty())
+                .map(|w| w.to_ascii_lowercase()),
+        })
+    }
+
+    /// This instance's owner id.
+    pub fn owner_id(&self) -> &str {
+        &self.owner_id
+    }
+
+    fn type_in_affix(&self) -> bool {
+        self.prefix.contains(RECORD_TYPE_TEMPLATE) || self.suffix.contains(RECORD_TYPE_TEMPLATE)
+    }
+
+    /// The marker name for a record `name` of type `record_type` (external-dns `ToTXTName`).
+    pub fn marker_name(&self, name: &DnsName, record_type: &RecordType) -> String {
+        let type_token = record_type.as_str().to_ascii_lowercase();
+        let prefix = self.prefix.replace(RECORD_TYPE_TEMPLATE, &type_token);
+        let suffix = self.suffix.replace(RECORD_TYPE_TEMPLATE, &type_token);
+        let mut host = name.first_label().to_string();
+        if let Some(replacement) = &self.wildcard_replacement
+            && host == "*"
+        {
+            host = replacement.clone();
+        }
+        if !self.type_in_affix() {
+            host = format!("{type_token}-{host}");
+        }
+        let domain = name.parent();
+        if domain.is_empty() {
+            format!("{prefix}{host}{suffix}")
+        } else {
+            format!("{prefix}{host}{suffix}.{domain}")
+        }
+    }
+
+    /// Reads a marker name back into the record name and type it stands for (external-dns
+    /// `ToEndpointName`); type `None` means a legacy same-name marker. `None` when the name does
+    /// not carry our affix.
+    pub fn record_for_marker(&self, marker: &str) -> Option<(String, Option<RecordType>)> {
+        let marker = marker.to_ascii_lowercase();
+        if self.suffix.is_empty() {
+            return self.strip_affix(&marker);
+        }
+        let dots = self.suffix.matches('.').count();
+        let parts: Vec<&str> = marker.splitn(2 + dots, '.').collect();
+        if parts.len() <= dots {
+            return None;
+        }
+        let head = parts[..=dots].join(".");
+        let (name, record_type) = self.strip_affix(&head)?;
+        match parts.get(dots + 1) {
+            Some(rest) => Some((format!("{name}.{rest}"), record_type)),
+            None => Some((name, record_type)),
+        }
+    }
+
+    fn strip_affix(&self, name: &str) -> Option<(String, Option<RecordType>)> {
+        let mut prefix = self.prefix.clone();
+        let mut suffix = self.suffix.clone();
+        if self.type_in_affix() {
+            for record_type in &TYPED_MARKER_TYPES {
+                let token = record_type.as_str().to_ascii_lowercase();
+                let typed_prefix = prefix.replace(RECORD_TYPE_TEMPLATE, &token);
+                let typed_suffix = suffix.replace(RECORD_TYPE_TEMPLATE, &token);
+                if suffix.is_empty() {
+                    if let Some(rest) = name.strip_prefix(&typed_prefix) {
+                        return Some((rest.to_string(), Some(record_type.clone())));
+                    }
+                } else if let Some(rest) = name.strip_suffix(&typed_suffix) {
+                    return Some((rest.to_string(), Some(record_type.clone())));
+                }
+            }
+            prefix = prefix.replace(RECORD_TYPE_TEMPLATE, "");
+            suffix = suffix.replace(RECORD_TYPE_TEMPLATE, "");
+        }
+        let stripped = if suffix.is_empty() {
+            name.strip_prefix(&prefix)?
+        } else {
+            name.strip_suffix(&suffix)?
+        };
+        Some(type_from_default_position(stripped))
+    }
+
+    /// The marker value for `labels` (`heritage=external-dns,external-dns/<key>=<value>,…`).
+    pub fn marker_value(labels: &Labels) -> String {
+        let mut value = format!("heritage={HERITAGE}");
+        for (key, label) in labels {
+            value.push_str(&format!(",{HERITAGE}/{key}={label}"));
+        }
+        value
+    }
+
+    /// Parses a marker value; `None` when it is not an external-dns heritage string (an
+    /// ordinary TXT record). Surrounding quotes are tolerated.
+    pub fn parse_marker_value(value: &str) -> Option<Labels> {
+        let value = value.trim_matches('"');
+        let mut labels = Labels::new();
+        let mut heritage_found = false;
+        for token in value.split(',') {
+            let mut pieces = token.split('=');
+            let (Some(key), Some(label), None) = (pieces.next(), pieces.next(), pieces.next())
+            else {
+                continue;
+            };
+            if key == "heritage" {
+                if label != HERITAGE {
+                    return None;
+                }
+                heritage_found = true;
+            } else if let Some(stripped) = key.strip_prefix(HERITAGE) {
+                let stripped = stripped.strip_prefix('/').unwrap_or(stripped);
+                labels.insert(stripped.to_string(), label.to_string());
+            }
+        }
+        heritage_found.then_some(labels)
+    }
+
+    /// The marker TXT record for `record`, whose labels must hold `owner` and `resource`.
+    ///
+    /// It copies the record's TTL, set identifier and provider-specific properties, as
+    /// external-dns does (Route53 routing policies need them on the marker too).
+    pub fn marker_for(&self, record: &Endpoint) -> Endpoint {
+        let name = DnsName::from_provider(&self.marker_name(&record.name, &record.record_type));
+        let mut marker = Endpoint::new(name, RecordType::Txt, [Self::marker_value(&record.labels)]);
+        marker.ttl = record.ttl;
+        marker.set_identifier = record.set_identifier.clone();
+        marker.properties = record.properties.clone();
+        marker
+    }
+
+    /// Checks that the marker of a record `name`/`record_type` is a valid name inside `zone`.
+    ///
+    /// Fails when it would fall outside the zone (an apex record without a prefix ending in a
+    /// dot) or break DNS length limits.
+    pub fn check_marker_placement(
+        &self,
+        name: &DnsName,
+        record_type: &RecordType,
+        zone: &Zone,
+    ) -> Result<(), MarkerPlacementError> {
+        let marker = self.marker_name(name, record_type);
+        if marker.split('.').any(|label| label.len() > MAX_LABEL_LEN) {
+            return Err(MarkerPlacementError::LabelTooLong { marker });
+        }
+        if marker.len() > MAX_NAME_LEN {
+            return Err(MarkerPlacementError::NameTooLong { marker });
+        }
+        if !zonesync_core::name::is_within(&marker, zone.name.as_str()) {
+            return Err(MarkerPlacementError::OutsideZone {
+                marker,
+                zone: zone.name.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Splits a zone's records into markers and the records they vouch for.
+    pub fn inventory(&self, records: Vec<Endpoint>) -> Inventory {
+        let mut markers = Vec::new();
+        let mut others = Vec::new();
+        for record in records {
+            let labels = if record.record_type == RecordType::Txt {
+                record
+                    .targets
+                    .iter()
+                    .next()
+                    .and_then(|value| Self::parse_marker_value(value))
+            } else {
+                None
+            };
+            match labels.zip(self.record_for_marker(record.name.as_str())) {
+                Some((labels, points_at)) => markers.push(FoundMarker {
+                    record,
+                    labels,
+                    points_at,
+                }),
+                None => others.push(record),
+            }
+        }
+
+        // (name, type, set identifier) -> marker index; type None for legacy same-name markers.
+        let mut index: HashMap<(&str, Option<&RecordType>, Option<&str>), usize> =
+            HashMap::with_capacity(markers.len());
+        for (position, marker) in markers.iter().enumerate() {
+            let (name, record_type) = &marker.points_at;
+            index.insert(
+                (
+                    name.as_str(),
+                    record_type.as_ref(),
+                    marker.record.set_identifier.as_deref(),
+                ),
+                position,
+            );
+        }
+
+        let records = others
+            .into_iter()
+            .map(|mut endpoint| {
+                let lookup_name = self.lookup_name(&endpoint.name);
+                let set_identifier = endpoint.set_identifier.as_deref();
+                let typed = index
+                    .get(&(
+                        lookup_name.as_str(),
+                        Some(&endpoint.record_type),
+                        set_identifier,
+                    ))
+                    .copied();
+                let legacy_alias = (endpoint.record_type == RecordType::A && endpoint.is_alias())
+                    .then(|| {
+                        index.get(&(
+                            lookup_name.as_str(),
+                            Some(&RecordType::Cname),
+                            set_identifier,
+                        ))
+                    })
+                    .flatten()
+                    .copied();
+                let same_name = (typed.is_none()
+                    && legacy_alias.is_none()
+                    && endpoint.record_type != RecordType::Aaaa)
+                    .then(|| index.get(&(lookup_name.as_str(), None, set_identifier)))
+                    .flatten()
+                    .copied();
+                let proofs: Vec<usize> = [typed, legacy_alias, same_name]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let ownership = match proofs.first().map(|&i| &markers[i]) {
+                    Some(marker) => {
+                        endpoint.labels = marker.labels.clone();
+                        match marker.owner() {
+                            Some(owner) if owner == self.owner_id => Ownership::Ours,
+                            Some(owner) => Ownership::OtherOwner(owner.to_string()),
+                            None => Ownership::Unowned,
+                        }
+                    }
+                    None => Ownership::Unowned,
+                };
+                let markers = proofs.iter().map(|&i| markers[i].record.clone()).collect();
+                CurrentRecord {
+                    endpoint,
+                    ownership,
+                    markers,
+                }
+            })
+            .collect();
+        Inventory { records, markers }
+    }
+
+    /// The record name as markers spell it (leading `*` replaced when configured).
+    fn lookup_name(&self, name: &DnsName) -> String {
+        match &self.wildcard_replacement {
+            Some(replacement) if name.is_wildcard() => {
+                let parent = name.parent();
+                if parent.is_empty() {
+                    replacement.clone()
+                } else {
+                    format!("{replacement}.{parent}")
+                }
+            }
+            _ => name.to_string(),
+        }
+    }
+
+    /// Our markers whose record no longer exists in the inventory, keyed by marker name.
+    pub fn orphan_markers<'i>(&self, inventory: &'i Inventory) -> Vec<&'i FoundMarker> {
+        let mut present: BTreeMap<(String, Option<RecordType>, Option<String>), ()> =
+            BTreeMap::new();
+        for record in &inventory.records {
+            let name = self.lookup_name(&record.endpoint.name);
+            let set_identifier = record.endpoint.set_identifier.clone();
+            present.insert(
+                (
+                    name.clone(),
+                    Some(record.endpoint.record_type.clone()),
+                    set_identifier.clone(),
+                ),
+                (),
+            );
+            if record.endpoint.record_type == RecordType::A && record.endpoint.is_alias() {
+                present.insert(
+                    (name.clone(), Some(RecordType::Cname), set_identifier.clone()),
+                    (),
+                );
+            }
+            if record.endpoint.record_type != RecordType::Aaaa {
+                present.insert((name, None, set_identifier), ());
+            }
+        }
+        inventory
+            .markers
+            .iter()
+            .filter(|marker| marker.owner() == Some(self.owner_id.as_str()))
+            .filter(|marker| {
+                let (name, record_type) = &marker.points_at;
+                !present.contains_key(&(
+                    name.clone(),
+                    record_type.clone(),
+                    marker.record.set_identifier.clone(),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// external-dns `extractRecordTypeDefaultPosition`: `a-www.example.com` → (`www.example.com`, A).
+fn type_from_default_position(name: &str) -> (String, Option<RecordType>) {
+    let first_token = name.split('-').next().unwrap_or_default();
+    for record_type in &TYPED_MARKER_TYPES {
+        if first_token == record_type.as_str().to_ascii_lowercase() {
+            let rest = &name[first_token.len()..];
+            let rest = rest.strip_prefix('-').unwrap_or(rest);
+            return (rest.to_string(), Some(record_type.clone()));
+        }
+    }
+    (name.to_string(), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(prefix: &str, suffix: &str) -> Registry {
+        Registry::new(RegistryConfig {
+            owner_id: "default".into(),
+            prefix: prefix.into(),
+            suffix: suffix.into(),
+            wildcard_replacement: None,
+        })
+        .unwrap()
+    }
+
+    fn name(s: &str) -> DnsName {
+        DnsName::parse(s).unwrap()
+    }
+
+    fn txt(n: &str, value: &str) -> Endpoint {
+        Endpoint::new(DnsName::from_provider(n), RecordType::Txt, [value])
+    }
+
+    #[test]
+    fn marker_names_match_external_dns() {
+        let plain = registry("", "");
+        let www = name("www.example.com");
+        assert_eq!(plain.marker_name(&www, &RecordType::A), "a-www.example.com");
+        assert_eq!(
+            plain.marker_name(&www, &RecordType::Cname),
+            "cname-www.example.com"
+        );
+        assert_eq!(
+            plain.marker_name(&www, &RecordType::Aaaa),
+            "aaaa-www.example.com"
+        );
+        assert_eq!(
+            registry("foo-", "").marker_name(&www, &RecordType::A),
+            "foo-a-www.example.com"
+        );
+        assert_eq!(
+            registry("_o.", "").marker_name(&www, &RecordType::A),
+            "_o.a-www.example.com"
+        );
+        let ex = name("www.ex.com");
+        assert_eq!(
+            registry("%{record_type}-abc-.", "").marker_name(&ex, &RecordType::Cname),
+            "cname-abc-.www.ex.com"
+        );
+        assert_eq!(
+            registry("", "-%{record_type}").marker_name(&ex, &RecordType::Cname),
+            "www-cname.ex.com"
+        );
+        assert_eq!(
+            registry("", "-own").marker_name(&ex, &RecordType::A),
+            "a-www-own.ex.com"
+        );
+        assert_eq!(
+            registry("extdns-%{record_type}.", "").marker_name(&name("example.com"), &RecordType::A),
+            "extdns-a.example.com"
+        );
+        assert_eq!(
+            plain.marker_name(&name("example.com"), &RecordType::A),
+            "a-example.com"
+        );
+    }
+
+    #[test]
+    fn wildcard_replacement_applies_to_marker_names() {
+        let registry = Registry::new(RegistryConfig {
+            wildcard_replacement: Some("any".into()),
+            ..RegistryConfig::default()
+        })
+        .unwrap();
+        assert_eq!(
+            registry.marker_name(&name("*.example.com"), &RecordType::A),
+            "a-any.example.com"
+        );
+        let without = registry_default();
+        assert_eq!(
+            without.marker_name(&name("*.example.com"), &RecordType::A),
+            "a-*.example.com"
+        );
+    }
+
+    fn registry_default() -> Registry {
+        Registry::new(RegistryConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn marker_names_read_back() {
+        let plain = registry("", "");
+        assert_eq!(
+            plain.record_for_marker("a-www.example.com"),
+            Some(("www.example.com".into(), Some(RecordType::A)))
+        );
+        assert_eq!(
+            plain.record_for_marker("cname-foo-bar.example.com"),
+            Some(("foo-bar.example.com".into(), Some(RecordType::Cname)))
+        );
+        assert_eq!(
+            plain.record_for_marker("www.example.com"),
+            Some(("www.example.com".into(), None))
+        );
+        assert_eq!(
+            registry("_o.", "").record_for_marker("_o.a-www.example.com"),
+            Some(("www.example.com".into(), Some(RecordType::A)))
+        );
+        assert_eq!(registry("_o.", "").record_for_marker("a-www.example.com"), None);
+        assert_eq!(
+            registry("%{record_type}-abc-.", "").record_for_marker("cname-abc-.www.ex.com"),
+            Some(("www.ex.com".into(), Some(RecordType::Cname)))
+        );
+        assert_eq!(
+            registry("", "-%{record_type}").record_for_marker("www-cname.ex.com"),
+            Some(("www.ex.com".into(), Some(RecordType::Cname)))
+        );
+        assert_eq!(
+            registry("", "-own").record_for_marker("a-www-own.ex.com"),
+            Some(("www.ex.com".into(), Some(RecordType::A)))
+        );
+        assert_eq!(
+            registry("extdns-%{record_type}.", "").record_for_marker("extdns-a.example.com"),
+            Some(("example.com".into(), Some(RecordType::A)))
+        );
+    }
+
+    #[test]
+    fn marker_values_are_byte_compatible() {
+        let labels = Labels::from([
+            ("resource".to_string(), "ingress/default/my-ing".to_string()),
+            ("owner".to_string(), "default".to_string()),
+        ]);
+        assert_eq!(
+            Registry::marker_value(&labels),
+            "heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/my-ing"
+        );
+        let quoted = "\"heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/my-ing\"";
+        assert_eq!(Registry::parse_marker_value(quoted), Some(labels));
+        assert_eq!(Registry::parse_marker_value("v=spf1 -all"), None);
+        assert_eq!(Registry::parse_marker_value("heritage=other,owner=x"), None);
+    }
+
+    #[test]
+    fn inventory_reads_external_dns_zone() {
+        let registry = registry_default();
+        let records = vec![
+            Endpoint::new(name("www.example.com"), RecordType::A, ["192.0.2.1"]),
+            txt(
+                "a-www.example.com",
+                "heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/web",
+            ),
+            Endpoint::new(name("old.example.com"), RecordType::Cname, ["lb.example.net"]),
+            txt(
+                "old.example.com",
+                "\"heritage=external-dns,external-dns/owner=default,external-dns/resource=service/default/old\"",
+            ),
+            Endpoint::new(name("theirs.example.com"), RecordType::A, ["192.0.2.9"]),
+            txt(
+                "a-theirs.example.com",
+                "heritage=external-dns,external-dns/owner=other-cluster,external-dns/resource=ingress/x/y",
+            ),
+            Endpoint::new(name("manual.example.com"), RecordType::A, ["192.0.2.7"]),
+            txt("example.com", "v=spf1 -all"),
+        ];
+        let inventory = registry.inventory(records);
+        assert_eq!(inventory.markers.len(), 3);
+        let by_name = |n: &str| {
+            inventory
+                .records
+                .iter()
+                .find(|r| r.endpoint.name.as_str() == n)
+                .unwrap()
+        };
+        assert_eq!(by_name("www.example.com").ownership, Ownership::Ours);
+        assert_eq!(
+            by_name("www.example.com").endpoint.resource(),
+            Some("ingress/default/web")
+        );
+        assert_eq!(by_name("old.example.com").ownership, Ownership::Ours);
+        assert_eq!(
+            by_name("theirs.example.com").ownership,
+            Ownership::OtherOwner("other-cluster".into())
+        );
+        assert_eq!(by_name("manual.example.com").ownership, Ownership::Unowned);
+        // The SPF record is an ordinary TXT record.
+        assert_eq!(by_name("example.com").ownership, Ownership::Unowned);
+    }
+
+    #[test]
+    fn legacy_same_name_marker_does_not_own_aaaa() {
+        let registry = registry_default();
+        let inventory = registry.inventory(vec![
+            Endpoint::new(name("v6.example.com"), RecordType::Aaaa, ["2001:db8::1"]),
+            txt("v6.example.com", "heritage=external-dns,external-dns/owner=default"),
+        ]);
+        assert_eq!(inventory.records[0].ownership, Ownership::Unowned);
+    }
+
+    #[test]
+    fn alias_records_accept_legacy_cname_marker() {
+        let registry = registry_default();
+        let alias = Endpoint::new(name("lb.example.com"), RecordType::A, ["abc.elb.amazonaws.com"])
+            .with_property("alias", "true");
+        let inventory = registry.inventory(vec![
+            alias,
+            txt(
+                "cname-lb.example.com",
+                "heritage=external-dns,external-dns/owner=default,external-dns/resource=service/default/lb",
+            ),
+        ]);
+        assert_eq!(inventory.records[0].ownership, Ownership::Ours);
+        assert!(registry.orphan_markers(&inventory).is_empty());
+    }
+
+    #[test]
+    fn finds_orphan_markers_of_our_owner_only() {
+        let registry = registry_default();
+        let inventory = registry.inventory(vec![
+            txt("a-gone.example.com", "heritage=external-dns,external-dns/owner=default"),
+            txt("a-other.example.com", "heritage=external-dns,external-dns/owner=someone"),
+        ]);
+        let orphans = registry.orphan_markers(&inventory);
+        assert_eq!(orphans.len(), 1);
+        assert_eq!(orphans[0].record.name.as_str(), "a-gone.example.com");
+    }
+
+    #[test]
+    fn marker_placement_is_checked() {
+        let registry = registry_default();
+        let zone = Zone::new(name("example.com"));
+        assert!(matches!(
+            registry.check_marker_placement(&name("example.com"), &RecordType::A, &zone),
+            Err(MarkerPlacementError::OutsideZone { .. })
+        ));
+        let long = format!("{}.example.com", "a".repeat(62));
+        assert!(matches!(
+            registry.check_marker_placement(&name(&long), &RecordType::Cname, &zone),
+            Err(MarkerPlacementError::LabelTooLong { .. })
+        ));
+        assert!(
+            registry
+                .check_marker_placement(&name("www.example.com"), &RecordType::A, &zone)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let both = Registry::new(RegistryConfig {
+            prefix: "p-".into(),
+            suffix: "-s".into(),
+            ..RegistryConfig::default()
+        });
+        assert!(matches!(both, Err(RegistryError::BothAffixes { .. })));
+        let empty = Registry::new(RegistryConfig {
+            owner_id: String::new(),
+            ..RegistryConfig::default()
+        });
+        assert_eq!(empty.unwrap_err(), RegistryError::EmptyOwnerId);
+        let bad = Registry::new(RegistryConfig {
+            owner_id: "a,b".into(),
+            ..RegistryConfig::default()
+        });
+        assert!(matches!(bad, Err(RegistryError::InvalidOwnerId(_))));
+    }
+}

@@ -1,0 +1,344 @@
+//! The annotations both object kinds share: `hostname`, `target`, `ttl`, `set-identifier`,
+//! `controller`, `alias` and the `aws-*` routing keys, under either annotation prefix.
+
+use std::collections::BTreeMap;
+
+use zonesync_core::{DnsName, Properties};
+
+use super::{ObjectOutcome, ResourceRef, SkipScope, SkippedInput, Target};
+
+/// The prefix external-dns ≥ 0.22 writes.
+pub const PREFIX: &str = "external-dns.kubernetes.io/";
+/// The prefix older external-dns releases (and most existing manifests) use.
+pub const ALPHA_PREFIX: &str = "external-dns.alpha.kubernetes.io/";
+
+/// Largest TTL DNS allows (2^31 - 1 seconds).
+pub const MAX_TTL: u64 = 2_147_483_647;
+
+/// The annotation prefixes zonesync reads, in order of preference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnnotationPrefixes(Vec<String>);
+
+impl Default for AnnotationPrefixes {
+    /// Both prefixes; the current one wins when an object carries both.
+    fn default() -> Self {
+        Self(vec![PREFIX.to_string(), ALPHA_PREFIX.to_string()])
+    }
+}
+
+impl AnnotationPrefixes {
+    /// Exactly one prefix (`--annotation-prefix`). Fails unless it ends in `/`.
+    pub fn only(prefix: &str) -> Result<Self, String> {
+        if !prefix.ends_with('/') || prefix.len() < 2 {
+            return Err(format!(
+                "--annotation-prefix {prefix:?} must end with '/' (e.g. {PREFIX})"
+            ));
+        }
+        Ok(Self(vec![prefix.to_string()]))
+    }
+
+    /// The prefixes, preferred first.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Finds annotation `key` under the first prefix that has it: `(full key, value)`.
+    pub fn get<'a>(
+        &self,
+        annotations: &'a BTreeMap<String, String>,
+        key: &str,
+    ) -> Option<(String, &'a str)> {
+        self.0.iter().find_map(|prefix| {
+            let full = format!("{prefix}{key}");
+            annotations.get(&full).map(|value| (full, value.as_str()))
+        })
+    }
+
+    /// Every `(suffix, value)` pair under any prefix, preferred prefix first.
+    fn with_suffix<'a>(
+        &'a self,
+        annotations: &'a BTreeMap<String, String>,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.0.iter().flat_map(move |prefix| {
+            annotations.iter().filter_map(move |(key, value)| {
+                key.strip_prefix(prefix.as_str())
+                    .map(|suffix| (suffix, value.as_str()))
+            })
+        })
+    }
+}
+
+/// `metadata.annotations[<key>]`, the field path used in warnings.
+pub fn annotation_field(full_key: &str) -> String {
+    format!("metadata.annotations[{full_key}]")
+}
+
+/// Annotation-derived settings common to Ingresses and Services.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommonSettings {
+    /// Targets from the `target` annotation; `None` when absent.
+    pub targets: Option<Vec<Target>>,
+    /// TTL in seconds.
+    pub ttl: Option<u32>,
+    /// Set identifier.
+    pub set_identifier: Option<String>,
+    /// Provider-specific properties.
+    pub properties: Properties,
+}
+
+/// Reads the shared annotations.
+///
+/// Returns `Err` with the finished outcome when the object is not for zonesync (a
+/// `controller` annotation other than `dns-controller`) or must be skipped whole (bad TTL, bad
+/// target).
+pub fn read_common(
+    resource: &ResourceRef,
+    annotations: &BTreeMap<String, String>,
+    prefixes: &AnnotationPrefixes,
+) -> Result<CommonSettings, Box<ObjectOutcome>> {
+    if let Some((_, controller)) = prefixes.get(annotations, "controller")
+        && controller != "dns-controller"
+    {
+        return Err(Box::new(ObjectOutcome::not_selected(resource.clone())));
+    }
+    let skip = |field: String, value: &str, reason: String| {
+        let mut outcome = ObjectOutcome::not_selected(resource.clone());
+        outcome.selected = true;
+        outcome.skipped.push(SkippedInput::new(
+            resource,
+            field,
+            value,
+            reason,
+            SkipScope::Object,
+        ));
+        Box::new(outcome)
+    };
+
+    let mut settings = CommonSettings::default();
+    if let Some((key, value)) = prefixes.get(annotations, "ttl") {
+        settings.ttl =
+            Some(parse_ttl(value).map_err(|reason| skip(annotation_field(&key), value, reason))?);
+    }
+    if let Some((key, value)) = prefixes.get(annotations, "target") {
+        let mut targets = Vec::new();
+        for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let target = Target::parse(item).map_err(|reason| {
+                skip(
+                    annotation_field(&key),
+                    value,
+                    format!("{item:?} is {reason}"),
+                )
+            })?;
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        settings.targets = Some(targets);
+    }
+    if let Some((key, value)) = prefixes.get(annotations, "set-identifier") {
+        let value = value.trim();
+        if value.is_empty() || value.len() > 128 || value.chars().any(char::is_control) {
+            return Err(skip(
+                annotation_field(&key),
+                value,
+                "a set identifier must be 1 to 128 printable characters".to_string(),
+            ));
+        }
+        settings.set_identifier = Some(value.to_string());
+    }
+    for (suffix, value) in prefixes.with_suffix(annotations) {
+        let property = if suffix == "alias" {
+            "alias".to_string()
+        } else if let Some(aws) = suffix.strip_prefix("aws-") {
+            format!("aws/{aws}")
+        } else {
+            continue;
+        };
+        // The preferred prefix comes first; keep its value.
+        settings
+            .properties
+            .entry(property)
+            .or_insert_with(|| value.trim().to_string());
+    }
+    Ok(settings)
+}
+
+/// Parses a TTL: whole seconds (`300`) or a duration (`10m`, `1h30m`), 1..=2147483647 s.
+///
+/// Fails on anything else, with a message saying what is accepted.
+pub fn parse_ttl(value: &str) -> Result<u32, String> {
+    let trimmed = value.trim();
+    let seconds = match trimmed.parse::<u64>() {
+        Ok(seconds) => seconds,
+        Err(_) => {
+            let duration: kube::core::Duration = trimmed.parse().map_err(|_| {
+                "a TTL must be whole seconds (300) or a duration (10m, 1h30m)".to_string()
+            })?;
+            if duration.is_negative() {
+                return Err("a TTL cannot be negative".to_string());
+            }
+            std::time::Duration::from(duration).as_secs()
+        }
+    };
+    if !(1..=MAX_TTL).contains(&seconds) {
+        return Err(format!(
+            "a TTL must be between 1 and {MAX_TTL} seconds, got {seconds}"
+        ));
+    }
+    u32::try_from(seconds).map_err(|_| format!("TTL {seconds} is too large"))
+}
+
+/// Parses a comma-separated host name list found in `field`; bad names are skipped one by one.
+pub fn parse_hostnames(
+    resource: &ResourceRef,
+    field: &str,
+    value: &str,
+    names: &mut Vec<DnsName>,
+    skipped: &mut Vec<SkippedInput>,
+) {
+    for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        push_hostname(resource, field, item, names, skipped);
+    }
+}
+
+/// Validates one host name found in `field` and adds it unless already present.
+pub fn push_hostname(
+    resource: &ResourceRef,
+    field: &str,
+    value: &str,
+    names: &mut Vec<DnsName>,
+    skipped: &mut Vec<SkippedInput>,
+) {
+    match DnsName::parse(value) {
+        Ok(name) => {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        Err(error) => skipped.push(SkippedInput::new(
+            resource,
+            field,
+            value,
+            format!("invalid host name: {error}"),
+            SkipScope::Hostname,
+        )),
+    }
+}
+
+/// Appends load-balancer status entries (`ip`, `hostname`) as targets; bad ones are ignored
+/// with a warning.
+pub fn push_status_targets<'a>(
+    resource: &ResourceRef,
+    field_prefix: &str,
+    entries: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>,
+    targets: &mut Vec<Target>,
+    skipped: &mut Vec<SkippedInput>,
+) {
+    for (index, (ip, hostname)) in entries.enumerate() {
+        for (field, value) in [("ip", ip), ("hostname", hostname)] {
+            let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+                continue;
+            };
+            match Target::parse(value) {
+                Ok(target) if !targets.contains(&target) => targets.push(target),
+                Ok(_) => {}
+                Err(reason) => skipped.push(SkippedInput::new(
+                    resource,
+                    format!("{field_prefix}[{index}].{field}"),
+                    value,
+                    reason,
+                    SkipScope::Target,
+                )),
+            }
+        }
+    }
+}
+
+/// Keeps one host-name target when there is no address: a CNAME holds a single value.
+pub fn single_cname_target(
+    resource: &ResourceRef,
+    field: &str,
+    targets: &mut Vec<Target>,
+    skipped: &mut Vec<SkippedInput>,
+) {
+    let has_address = targets.iter().any(|t| matches!(t, Target::Address(_)));
+    let hosts: Vec<Target> = targets
+        .iter()
+        .filter(|t| matches!(t, Target::Host(_)))
+        .cloned()
+        .collect();
+    if has_address || hosts.len() < 2 {
+        return;
+    }
+    let mut sorted = hosts.clone();
+    sorted.sort();
+    let kept = sorted[0].clone();
+    for extra in sorted.iter().skip(1) {
+        skipped.push(SkippedInput::new(
+            resource,
+            field,
+            &extra.to_string(),
+            format!("a CNAME holds one target; using {kept}"),
+            SkipScope::Target,
+        ));
+    }
+    targets.retain(|t| matches!(t, Target::Address(_)) || *t == kept);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn ttl_accepts_seconds_and_durations() {
+        assert_eq!(parse_ttl("300"), Ok(300));
+        assert_eq!(parse_ttl("10m"), Ok(600));
+        assert_eq!(parse_ttl("1h30m"), Ok(5400));
+        assert_eq!(parse_ttl("2147483647"), Ok(2_147_483_647));
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("2147483648").is_err());
+        assert!(parse_ttl("-5m").is_err());
+        assert!(parse_ttl("soon").is_err());
+        assert!(parse_ttl("").is_err());
+    }
+
+    #[test]
+    fn current_prefix_wins_over_alpha() {
+        let prefixes = AnnotationPrefixes::default();
+        let map = annotations(&[
+            ("external-dns.alpha.kubernetes.io/ttl", "60"),
+            ("external-dns.kubernetes.io/ttl", "120"),
+        ]);
+        let (key, value) = prefixes.get(&map, "ttl").unwrap();
+        assert_eq!(key, "external-dns.kubernetes.io/ttl");
+        assert_eq!(value, "120");
+        let only_alpha = AnnotationPrefixes::only(ALPHA_PREFIX).unwrap();
+        assert_eq!(only_alpha.get(&map, "ttl").unwrap().1, "60");
+        assert!(AnnotationPrefixes::only("no-slash").is_err());
+    }
+
+    #[test]
+    fn aws_annotations_become_properties() {
+        let resource = ResourceRef {
+            kind: super::super::ResourceKind::Service,
+            namespace: "default".into(),
+            name: "lb".into(),
+        };
+        let map = annotations(&[
+            ("external-dns.alpha.kubernetes.io/aws-weight", "10"),
+            ("external-dns.kubernetes.io/set-identifier", "blue"),
+            ("external-dns.kubernetes.io/alias", "true"),
+        ]);
+        let settings = read_common(&resource, &map, &AnnotationPrefixes::default()).unwrap();
+        assert_eq!(settings.properties.get("aws/weight").unwrap(), "10");
+        assert_eq!(settings.properties.get("alias").unwrap(), "true");
+        assert_eq!(settings.set_identifier.as_deref(), Some("blue"));
+    }
+}

@@ -1,0 +1,368 @@
+//! Sources: Kubernetes objects in, desired DNS endpoints out.
+//!
+//! Conversion is pure and synchronous: an object becomes a small [`Claim`] (names, targets,
+//! TTL, who asked and since when) the moment it is seen, so nothing downstream holds whole
+//! objects. Bad input skips the hostname or the object with a [`SkippedInput`] that names the
+//! object, the field and the value; every other claim is unaffected.
+
+pub mod annotations;
+pub mod ingress;
+pub mod manifest;
+pub mod service;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use zonesync_core::{DnsName, Endpoint, LABEL_RESOURCE, Properties, RecordType};
+
+use crate::filter::LabelSelector;
+pub use annotations::AnnotationPrefixes;
+
+/// Kinds of Kubernetes object zonesync reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceKind {
+    /// `networking.k8s.io/v1` Ingress.
+    Ingress,
+    /// `v1` Service.
+    Service,
+}
+
+impl ResourceKind {
+    /// The lower-case name used in marker `resource` labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Ingress => "ingress",
+            ResourceKind::Service => "service",
+        }
+    }
+}
+
+/// Identifies one object: `ingress/<namespace>/<name>`, the form markers store.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceRef {
+    /// The kind.
+    pub kind: ResourceKind,
+    /// Namespace (`default` when a manifest leaves it out).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.kind.as_str(), self.namespace, self.name)
+    }
+}
+
+/// An address or host name a DNS name should point at.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// An IPv4 or IPv6 address (A or AAAA record).
+    Address(IpAddr),
+    /// A host name (CNAME record).
+    Host(DnsName),
+}
+
+impl Target {
+    /// Parses a target: an IP address, or a host name.
+    ///
+    /// Fails on something that looks like an address but is not one (`300.1.1.1`, `1.2.3`,
+    /// `fe80::zz`) and on an invalid host name.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let trimmed = input.trim();
+        if let Ok(address) = trimmed.parse::<IpAddr>() {
+            return Ok(Target::Address(address));
+        }
+        let looks_numeric = trimmed
+            .trim_end_matches('.')
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_digit()));
+        if looks_numeric || trimmed.contains(':') {
+            return Err("not a valid IP address".to_string());
+        }
+        DnsName::parse(trimmed)
+            .map(Target::Host)
+            .map_err(|e| format!("not a valid IP address or host name: {e}"))
+    }
+
+    fn record_type(&self) -> RecordType {
+        match self {
+            Target::Address(IpAddr::V4(_)) => RecordType::A,
+            Target::Address(IpAddr::V6(_)) => RecordType::Aaaa,
+            Target::Host(_) => RecordType::Cname,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Address(address) => address.fmt(f),
+            Target::Host(host) => host.fmt(f),
+        }
+    }
+}
+
+/// What one object asks for: every name in `names` should point at `targets`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The object.
+    pub resource: ResourceRef,
+    /// Its creation time (seconds since the epoch); the older claim wins a conflict.
+    pub created: Option<i64>,
+    /// Host names, validated and de-duplicated, in the order found.
+    pub names: Vec<DnsName>,
+    /// Targets, validated and de-duplicated. Empty when the load balancer has no address yet.
+    pub targets: Vec<Target>,
+    /// TTL from the `ttl` annotation.
+    pub ttl: Option<u32>,
+    /// Routing-policy set identifier from the `set-identifier` annotation.
+    pub set_identifier: Option<String>,
+    /// Provider-specific properties from annotations (`alias`, `aws/weight`, …).
+    pub properties: Properties,
+}
+
+impl Claim {
+    /// The endpoints this claim wants: per name, one per record type of its targets. A name
+    /// with both addresses and host names yields A/AAAA and CNAME endpoints; the planner keeps
+    /// the addresses and reports the CNAME.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        let mut by_type: Vec<(RecordType, Vec<String>)> = Vec::new();
+        for target in &self.targets {
+            let record_type = target.record_type();
+            let value = target.to_string();
+            match by_type.iter_mut().find(|(t, _)| *t == record_type) {
+                Some((_, values)) => values.push(value),
+                None => by_type.push((record_type, vec![value])),
+            }
+        }
+        let resource = self.resource.to_string();
+        let mut endpoints = Vec::with_capacity(self.names.len() * by_type.len());
+        for name in &self.names {
+            for (record_type, values) in &by_type {
+                let mut endpoint = Endpoint::new(name.clone(), record_type.clone(), values);
+                endpoint.ttl = self.ttl;
+                endpoint.set_identifier = self.set_identifier.clone();
+                endpoint.properties = self.properties.clone();
+                endpoint.labels.insert(LABEL_RESOURCE.to_string(), resource.clone());
+                endpoints.push(endpoint);
+            }
+        }
+        endpoints
+    }
+}
+
+/// How much of an object a problem made zonesync skip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipScope {
+    /// One host name was skipped; the object's other names are used.
+    Hostname,
+    /// One target was ignored.
+    Target,
+    /// The whole object was skipped; records it already has are kept as they are.
+    Object,
+}
+
+/// A piece of input zonesync could not use, with where it was and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SkippedInput {
+    /// The object, as `kind/namespace/name`.
+    pub resource: String,
+    /// The field, e.g. `spec.rules[0].host` or `metadata.annotations[external-dns.kubernetes.io/ttl]`.
+    pub field: String,
+    /// The offending value (shortened when huge).
+    pub value: String,
+    /// Why it was refused.
+    pub reason: String,
+    /// What was skipped.
+    pub scope: SkipScope,
+}
+
+impl SkippedInput {
+    fn new(
+        resource: &ResourceRef,
+        field: impl Into<String>,
+        value: &str,
+        reason: impl Into<String>,
+        scope: SkipScope,
+    ) -> Self {
+        Self {
+            resource: resource.to_string(),
+            field: field.into(),
+            value: shorten(value),
+            reason: reason.into(),
+            scope,
+        }
+    }
+}
+
+impl fmt::Display for SkippedInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.scope {
+            SkipScope::Hostname => "skipped host name",
+            SkipScope::Target => "ignored target",
+            SkipScope::Object => "skipped object",
+        };
+        write!(
+            f,
+            "{}: {what}: {} = {:?}: {}",
+            self.resource, self.field, self.value, self.reason
+        )
+    }
+}
+
+/// Keeps error messages readable when an annotation holds megabytes.
+fn shorten(value: &str) -> String {
+    const LIMIT: usize = 200;
+    if value.len() <= LIMIT {
+        return value.to_string();
+    }
+    let mut end = LIMIT;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &value[..end], value.len())
+}
+
+/// Settings that decide which objects are read and how.
+#[derive(Clone, Debug, Default)]
+pub struct SourceConfig {
+    /// Annotation prefixes to read.
+    pub annotation_prefixes: AnnotationPrefixes,
+    /// Only this namespace (`--namespace`); all when `None`.
+    pub namespace: Option<String>,
+    /// `--label-filter`.
+    pub label_selector: Option<LabelSelector>,
+    /// `--annotation-filter`.
+    pub annotation_selector: Option<LabelSelector>,
+    /// `--ingress-class`: accepted classes; all when empty.
+    pub ingress_classes: Vec<String>,
+    /// Kinds read (`--source ingress`, `--source service`).
+    pub kinds: BTreeSet<ResourceKind>,
+}
+
+/// What one object contributed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectOutcome {
+    /// The object.
+    pub resource: ResourceRef,
+    /// False when a filter, the controller annotation or its type excluded it.
+    pub selected: bool,
+    /// Its claim; `None` when not selected or skipped as a whole.
+    pub claim: Option<Claim>,
+    /// Problems found in it.
+    pub skipped: Vec<SkippedInput>,
+}
+
+impl ObjectOutcome {
+    fn not_selected(resource: ResourceRef) -> Self {
+        Self {
+            resource,
+            selected: false,
+            claim: None,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// True when the object was selected but had to be skipped as a whole: its existing records
+    /// must be kept, not deleted.
+    pub fn is_skipped_whole(&self) -> bool {
+        self.selected && self.claim.is_none()
+    }
+}
+
+/// Everything the sources saw in one pass.
+#[derive(Clone, Debug, Default)]
+pub struct SourceSnapshot {
+    /// Claims of selected objects.
+    pub claims: Vec<Claim>,
+    /// Input that could not be used.
+    pub skipped: Vec<SkippedInput>,
+    /// Every object read, selected or not (`kind/namespace/name`).
+    pub seen: BTreeSet<String>,
+    /// Objects that passed the filters.
+    pub selected: BTreeSet<String>,
+    /// Objects skipped as a whole; their records are kept.
+    pub protected: BTreeSet<String>,
+}
+
+impl SourceSnapshot {
+    /// Adds one object's outcome.
+    pub fn push(&mut self, outcome: ObjectOutcome) {
+        let resource = outcome.resource.to_string();
+        if outcome.is_skipped_whole() {
+            self.protected.insert(resource.clone());
+        }
+        if outcome.selected {
+            self.selected.insert(resource.clone());
+        }
+        self.seen.insert(resource);
+        self.skipped.extend(outcome.skipped);
+        self.claims.extend(outcome.claim);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_by_kind() {
+        assert_eq!(
+            Target::parse("192.0.2.1").unwrap(),
+            Target::Address("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(
+            Target::parse("2001:db8::1").unwrap(),
+            Target::Address("2001:db8::1".parse().unwrap())
+        );
+        assert_eq!(
+            Target::parse("LB.Example.net.").unwrap(),
+            Target::Host(DnsName::parse("lb.example.net").unwrap())
+        );
+        assert!(Target::parse("300.1.1.1").is_err());
+        assert!(Target::parse("1.2.3").is_err());
+        assert!(Target::parse("fe80::zz").is_err());
+        assert!(Target::parse("bad host").is_err());
+    }
+
+    #[test]
+    fn claim_splits_targets_by_type() {
+        let claim = Claim {
+            resource: ResourceRef {
+                kind: ResourceKind::Ingress,
+                namespace: "default".into(),
+                name: "web".into(),
+            },
+            created: None,
+            names: vec![DnsName::parse("www.example.com").unwrap()],
+            targets: vec![
+                Target::parse("192.0.2.1").unwrap(),
+                Target::parse("2001:db8::1").unwrap(),
+                Target::parse("lb.example.net").unwrap(),
+            ],
+            ttl: Some(60),
+            set_identifier: None,
+            properties: Properties::new(),
+        };
+        let endpoints = claim.endpoints();
+        let types: Vec<_> = endpoints.iter().map(|e| e.record_type.clone()).collect();
+        assert_eq!(types, [RecordType::A, RecordType::Aaaa, RecordType::Cname]);
+        assert!(endpoints.iter().all(|e| e.ttl == Some(60)));
+        assert_eq!(endpoints[0].resource(), Some("ingress/default/web"));
+    }
+
+    #[test]
+    fn huge_values_are_shortened() {
+        let short = shorten(&"x".repeat(10_000));
+        assert!(short.len() < 250);
+        assert!(short.ends_with("(10000 bytes)"));
+    }
+}
+
+#[cfg(test)]
+mod conversion_tests;
