@@ -31,6 +31,70 @@ pub enum Command {
     ///
     /// Exit status: 0 = DNS is in sync, 1 = something failed (named in the output).
     Sync(SyncArgs),
+    /// Run the controller: watch Ingresses and Services and keep DNS in step continuously.
+    ///
+    /// Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a fatal error.
+    Run(RunArgs),
+}
+
+/// `zonesync run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Drift pass: how often the provider's records are re-read in full and anything changed by
+    /// hand is repaired. Watch events are handled at once regardless.
+    #[arg(long, default_value = "10m", value_parser = parse_duration, env = "ZONESYNC_INTERVAL", help_heading = "Controller")]
+    pub interval: std::time::Duration,
+    /// How long to gather watch events into one apply after the first one arrives.
+    #[arg(long, default_value = "50ms", value_parser = parse_duration, env = "ZONESYNC_MIN_EVENT_SYNC_INTERVAL", help_heading = "Controller")]
+    pub min_event_sync_interval: std::time::Duration,
+    /// Compute and log plans but never write to DNS.
+    #[arg(long, env = "ZONESYNC_DRY_RUN", help_heading = "Controller")]
+    pub dry_run: bool,
+    /// Publish Kubernetes Events on the objects whose records change (`--events=false` to disable).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "ZONESYNC_EVENTS", help_heading = "Controller")]
+    pub events: bool,
+    /// Use streaming lists (WatchList, `sendInitialEvents`) for the initial list of each watch; needs Kubernetes 1.32+.
+    #[arg(long, env = "ZONESYNC_KUBE_WATCH_LIST", help_heading = "Controller")]
+    pub kube_watch_list: bool,
+    /// Address of the /metrics, /healthz and /readyz server (`:7979` means all interfaces).
+    #[arg(long, default_value = ":7979", env = "ZONESYNC_METRICS_ADDRESS", help_heading = "Controller")]
+    pub metrics_address: String,
+    /// /readyz fails when the leader's last successful sync is older than this (default: twice --interval).
+    #[arg(long, value_parser = parse_duration, env = "ZONESYNC_READINESS_MAX_SYNC_AGE", help_heading = "Controller")]
+    pub readiness_max_sync_age: Option<std::time::Duration>,
+    /// On SIGTERM, how long an apply in flight may take to finish before it is abandoned.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, env = "ZONESYNC_SHUTDOWN_GRACE", help_heading = "Controller")]
+    pub shutdown_grace: std::time::Duration,
+    /// Run several replicas safely: only the holder of a coordination.k8s.io Lease writes.
+    #[arg(long, env = "ZONESYNC_LEADER_ELECTION", help_heading = "Leader election")]
+    pub leader_election: bool,
+    /// Name of the Lease.
+    #[arg(long, default_value = "zonesync", env = "ZONESYNC_LEADER_ELECTION_LEASE_NAME", help_heading = "Leader election")]
+    pub leader_election_lease_name: String,
+    /// Namespace of the Lease (default: the pod's namespace).
+    #[arg(long, env = "ZONESYNC_LEADER_ELECTION_NAMESPACE", help_heading = "Leader election")]
+    pub leader_election_namespace: Option<String>,
+    /// How long the Lease stays valid without renewal; a standby takes over after it.
+    #[arg(long, default_value = "15s", value_parser = parse_duration, env = "ZONESYNC_LEADER_ELECTION_LEASE_DURATION", help_heading = "Leader election")]
+    pub leader_election_lease_duration: std::time::Duration,
+    /// This replica's identity in the Lease (default: the pod name, else host name and process id).
+    #[arg(long, env = "ZONESYNC_LEADER_ELECTION_IDENTITY", help_heading = "Leader election")]
+    pub leader_election_identity: Option<String>,
+}
+
+/// Parses a duration the way Kubernetes and external-dns flags write them (`50ms`, `10m`, `1h30m`).
+pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
+    let parsed: kube::core::Duration = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a duration (e.g. 50ms, 30s, 10m, 1h30m)"))?;
+    if parsed.is_negative() {
+        return Err(format!("{value:?} is negative"));
+    }
+    Ok(parsed.into())
 }
 
 /// `zonesync plan`.
@@ -73,6 +137,11 @@ pub enum ProviderName {
     Zonefile,
     /// Zones held in memory for the run (--inmemory-zone); for trying things out.
     Inmemory,
+    /// Any dynamic DNS server (BIND, Knot, PowerDNS, Windows DNS) through RFC 2136 updates and AXFR.
+    Rfc2136,
+    /// AWS Route53 (`route53` is accepted too).
+    #[value(alias = "route53")]
+    Aws,
 }
 
 /// Log output format.
@@ -89,10 +158,25 @@ pub enum LogFormat {
 #[derive(Debug, Args)]
 pub struct CommonArgs {
     /// Source of desired records; repeat for several (ingress, service, manifest).
-    #[arg(long = "source", value_enum, required = true, value_delimiter = ',', env = "ZONESYNC_SOURCE", help_heading = "Sources")]
+    #[arg(
+        long = "source",
+        value_enum,
+        required = true,
+        value_delimiter = ',',
+        env = "ZONESYNC_SOURCE",
+        help_heading = "Sources"
+    )]
     pub sources: Vec<SourceName>,
+    /// kubeconfig file for --source ingress/service (default: in-cluster, then KUBECONFIG, then ~/.kube/config).
+    #[arg(long, env = "ZONESYNC_KUBECONFIG", help_heading = "Sources")]
+    pub kubeconfig: Option<PathBuf>,
     /// Manifest file or folder for --source manifest (YAML/JSON; multi-document and List kinds); repeatable.
-    #[arg(long = "manifest", value_delimiter = ',', env = "ZONESYNC_MANIFEST", help_heading = "Sources")]
+    #[arg(
+        long = "manifest",
+        value_delimiter = ',',
+        env = "ZONESYNC_MANIFEST",
+        help_heading = "Sources"
+    )]
     pub manifests: Vec<PathBuf>,
     /// Only read objects in this namespace (default: all namespaces).
     #[arg(long, env = "ZONESYNC_NAMESPACE", help_heading = "Sources")]
@@ -104,7 +188,12 @@ pub struct CommonArgs {
     #[arg(long, env = "ZONESYNC_ANNOTATION_FILTER", help_heading = "Sources")]
     pub annotation_filter: Option<String>,
     /// Only read Ingresses of these classes (spec.ingressClassName or the kubernetes.io/ingress.class annotation); repeatable.
-    #[arg(long, value_delimiter = ',', env = "ZONESYNC_INGRESS_CLASS", help_heading = "Sources")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "ZONESYNC_INGRESS_CLASS",
+        help_heading = "Sources"
+    )]
     pub ingress_class: Vec<String>,
     /// Read annotations under exactly this prefix (default: both external-dns.kubernetes.io/ and external-dns.alpha.kubernetes.io/).
     #[arg(long, env = "ZONESYNC_ANNOTATION_PREFIX", help_heading = "Sources")]
@@ -117,37 +206,88 @@ pub struct CommonArgs {
     #[arg(long, env = "ZONESYNC_ZONEFILE_DIR", help_heading = "Provider")]
     pub zonefile_dir: Option<PathBuf>,
     /// Zone to create in memory for --provider inmemory; repeatable.
-    #[arg(long, value_delimiter = ',', env = "ZONESYNC_INMEMORY_ZONE", help_heading = "Provider")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "ZONESYNC_INMEMORY_ZONE",
+        help_heading = "Provider"
+    )]
     pub inmemory_zone: Vec<String>,
 
+    /// RFC2136 provider flags.
+    #[command(flatten)]
+    pub rfc2136: zonesync_rfc2136::Rfc2136Args,
+    /// Route53 provider flags.
+    #[command(flatten)]
+    pub aws: zonesync_route53::AwsArgs,
+
     /// Only manage names in these domains (label-boundary suffix; a leading dot means subdomains only); repeatable.
-    #[arg(long, value_delimiter = ',', env = "ZONESYNC_DOMAIN_FILTER", help_heading = "Records")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "ZONESYNC_DOMAIN_FILTER",
+        help_heading = "Records"
+    )]
     pub domain_filter: Vec<String>,
     /// Never manage names in these domains; repeatable.
-    #[arg(long, value_delimiter = ',', env = "ZONESYNC_EXCLUDE_DOMAINS", help_heading = "Records")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "ZONESYNC_EXCLUDE_DOMAINS",
+        help_heading = "Records"
+    )]
     pub exclude_domains: Vec<String>,
     /// Which changes are allowed: sync (create, update, delete), upsert-only (no deletes), create-only.
-    #[arg(long, default_value = "sync", env = "ZONESYNC_POLICY", help_heading = "Records")]
+    #[arg(
+        long,
+        default_value = "sync",
+        env = "ZONESYNC_POLICY",
+        help_heading = "Records"
+    )]
     pub policy: String,
     /// Record types zonesync manages; repeatable.
     #[arg(long, value_delimiter = ',', default_values_t = ["A".to_string(), "AAAA".to_string(), "CNAME".to_string()], env = "ZONESYNC_MANAGED_RECORD_TYPES", help_heading = "Records")]
     pub managed_record_types: Vec<String>,
 
     /// Owner id written into ownership markers; records with another owner are never touched.
-    #[arg(long, default_value = "default", env = "ZONESYNC_TXT_OWNER_ID", help_heading = "Ownership")]
+    #[arg(
+        long,
+        default_value = "default",
+        env = "ZONESYNC_TXT_OWNER_ID",
+        help_heading = "Ownership"
+    )]
     pub txt_owner_id: String,
     /// Prefix of marker names (may contain %{record_type}; end it with '.' to keep apex markers inside the zone).
-    #[arg(long, default_value = "", env = "ZONESYNC_TXT_PREFIX", help_heading = "Ownership")]
+    #[arg(
+        long,
+        default_value = "",
+        env = "ZONESYNC_TXT_PREFIX",
+        help_heading = "Ownership"
+    )]
     pub txt_prefix: String,
     /// Suffix of the first label of marker names (may contain %{record_type}); excludes --txt-prefix.
-    #[arg(long, default_value = "", env = "ZONESYNC_TXT_SUFFIX", help_heading = "Ownership")]
+    #[arg(
+        long,
+        default_value = "",
+        env = "ZONESYNC_TXT_SUFFIX",
+        help_heading = "Ownership"
+    )]
     pub txt_suffix: String,
     /// Replaces a leading '*' in marker names of wildcard records.
-    #[arg(long, env = "ZONESYNC_TXT_WILDCARD_REPLACEMENT", help_heading = "Ownership")]
+    #[arg(
+        long,
+        env = "ZONESYNC_TXT_WILDCARD_REPLACEMENT",
+        help_heading = "Ownership"
+    )]
     pub txt_wildcard_replacement: Option<String>,
 
     /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
-    #[arg(long, default_value = "info", env = "ZONESYNC_LOG_LEVEL", help_heading = "Logging")]
+    #[arg(
+        long,
+        default_value = "info",
+        env = "ZONESYNC_LOG_LEVEL",
+        help_heading = "Logging"
+    )]
     pub log_level: String,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "ZONESYNC_LOG_FORMAT", help_heading = "Logging")]

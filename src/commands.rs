@@ -23,10 +23,24 @@ pub const EXIT_CHANGES: u8 = 2;
 /// Parses the command line, runs the command and returns the process exit status.
 pub fn main() -> ExitCode {
     use clap::Parser;
-    let cli = Cli::parse();
+    // One TLS crypto provider for the whole process (kube, AWS SDK): aws-lc-rs.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // Usage errors exit 1 like every other error: 2 means "changes" for `plan`.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_OK
+            });
+        }
+    };
     let common = match &cli.command {
         Command::Plan(args) => &args.common,
         Command::Sync(args) => &args.common,
+        Command::Run(args) => &args.common,
     };
     init_logging(common);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -62,6 +76,7 @@ fn init_logging(args: &CommonArgs) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_writer(std::io::stderr);
     let _ = match args.log_format {
         LogFormat::Text => builder.try_init(),
@@ -73,7 +88,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Plan(args) => {
             let config = Config::from_args(&args.common)?;
-            let provider = config.provider.build().context("cannot open the provider")?;
+            let provider = config
+                .provider
+                .build()
+                .await
+                .context("cannot open the provider")?;
             let plan = compute_plan(&config, provider.as_ref()).await?;
             print_plan(&plan, args.output)?;
             Ok(if plan.has_changes() {
@@ -82,15 +101,28 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 EXIT_OK
             })
         }
+        Command::Run(args) => {
+            let config = crate::config::RunConfig::from_args(&args)?;
+            crate::controller::run(config).await?;
+            Ok(EXIT_OK)
+        }
         Command::Sync(args) => {
             let config = Config::from_args(&args.common)?;
-            let provider = config.provider.build().context("cannot open the provider")?;
+            let provider = config
+                .provider
+                .build()
+                .await
+                .context("cannot open the provider")?;
             let plan = compute_plan(&config, provider.as_ref()).await?;
             print_plan(&plan, args.output)?;
             let outcome = apply::apply(provider.as_ref(), &plan, ApplyMode::Apply).await;
             if outcome.is_success() {
                 if plan.has_changes() && args.output == OutputFormat::Text {
-                    println!("Applied.");
+                    let counts = plan.counts();
+                    println!(
+                        "Applied: {} created, {} updated, {} deleted.",
+                        counts.create, counts.update, counts.delete
+                    );
                 }
                 Ok(EXIT_OK)
             } else {
@@ -114,15 +146,16 @@ fn print_plan(plan: &Plan, format: OutputFormat) -> anyhow::Result<()> {
 /// Reads the sources.
 ///
 /// Fails when any source cannot be read completely: a partial read must never become a plan.
-pub fn read_sources(config: &Config) -> anyhow::Result<SourceSnapshot> {
+pub async fn read_sources(config: &Config) -> anyhow::Result<SourceSnapshot> {
     match &config.source_mode {
         SourceMode::Manifests(paths) => {
             let objects = manifest::load(paths)?;
             Ok(manifest::snapshot(&objects, &config.source))
         }
-        SourceMode::Cluster => anyhow::bail!(
-            "reading Ingresses and Services from a cluster is not available in this build; use --source manifest"
-        ),
+        SourceMode::Cluster { kubeconfig } => {
+            let client = crate::cluster::client(kubeconfig.as_deref()).await?;
+            Ok(crate::cluster::list_snapshot(&client, &config.source).await?)
+        }
     }
 }
 
@@ -130,7 +163,7 @@ pub fn read_sources(config: &Config) -> anyhow::Result<SourceSnapshot> {
 ///
 /// Fails when a source or a zone cannot be read completely.
 pub async fn compute_plan(config: &Config, provider: &dyn Provider) -> anyhow::Result<Plan> {
-    let snapshot = read_sources(config)?;
+    let snapshot = read_sources(config).await?;
     let zones: Vec<_> = provider
         .zones()
         .await
@@ -149,11 +182,15 @@ pub async fn compute_plan(config: &Config, provider: &dyn Provider) -> anyhow::R
         let inventory = config.registry.inventory(records);
         inventories.push((zone, inventory));
     }
-    let desired = DesiredState::from_snapshot(&snapshot, |endpoints| {
-        provider.adjust_desired(endpoints)
-    });
+    let desired =
+        DesiredState::from_snapshot(&snapshot, |endpoints| provider.adjust_desired(endpoints));
     let mut options = config.plan.clone();
     options.default_ttl = provider.default_ttl();
     let planner = Planner::new(&config.registry, &options);
-    Ok(planner.plan(&desired, inventories, &snapshot.skipped))
+    Ok(planner.plan(
+        &desired.endpoints,
+        &desired,
+        inventories,
+        &snapshot.skipped,
+    ))
 }

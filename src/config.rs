@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use zonesync_core::{DnsName, InMemoryProvider, Provider, RecordType, Zone};
 
-use crate::cli::{CommonArgs, ProviderName, SourceName};
+use crate::cli::{CommonArgs, ProviderName, RunArgs, SourceName};
 use crate::filter::{DomainFilter, DomainFilterError, LabelSelector, SelectorError};
 use crate::plan::{PlanOptions, Policy};
 use crate::registry::{Registry, RegistryConfig, RegistryError};
@@ -41,11 +41,14 @@ pub enum SourceMode {
     /// Manifest files.
     Manifests(Vec<PathBuf>),
     /// The Kubernetes API.
-    Cluster,
+    Cluster {
+        /// `--kubeconfig`, else the usual discovery.
+        kubeconfig: Option<PathBuf>,
+    },
 }
 
 /// Which back end to build.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum ProviderConfig {
     /// Zone files in a folder.
     ZoneFile {
@@ -57,14 +60,25 @@ pub enum ProviderConfig {
         /// Zones to create.
         zones: Vec<DnsName>,
     },
+    /// A dynamic DNS server.
+    Rfc2136(zonesync_rfc2136::Rfc2136Config),
+    /// AWS Route53.
+    Route53(zonesync_route53::Route53Config),
 }
 
 impl ProviderConfig {
-    /// Builds the provider. Fails when its resources cannot be opened (missing folder).
-    pub fn build(&self) -> Result<Box<dyn Provider>, zonesync_core::ProviderError> {
+    /// Builds the provider. Fails when its resources cannot be opened (missing folder, bad
+    /// credentials configuration).
+    pub async fn build(&self) -> Result<Box<dyn Provider>, zonesync_core::ProviderError> {
         Ok(match self {
             ProviderConfig::ZoneFile { dir } => {
-                { let _ = dir; todo!() }
+                Box::new(zonesync_zonefile::ZoneFileProvider::new(dir.clone())?)
+            }
+            ProviderConfig::Rfc2136(config) => {
+                Box::new(zonesync_rfc2136::Rfc2136Provider::new(config.clone()).await?)
+            }
+            ProviderConfig::Route53(config) => {
+                Box::new(zonesync_route53::Route53Provider::new(config.clone()).await?)
             }
             ProviderConfig::InMemory { zones } => Box::new(
                 zones
@@ -121,7 +135,9 @@ impl Config {
                     "--manifest is only used with --source manifest".into(),
                 ));
             }
-            SourceMode::Cluster
+            SourceMode::Cluster {
+                kubeconfig: args.kubeconfig.clone(),
+            }
         };
         let kinds = if has_manifest {
             [ResourceKind::Ingress, ResourceKind::Service].into()
@@ -150,9 +166,10 @@ impl Config {
         };
         let annotation_selector = selector("--annotation-filter", &args.annotation_filter)?;
         if !args.ingress_class.is_empty()
-            && annotation_selector
-                .as_ref()
-                .is_some_and(|s| s.as_str().contains(crate::source::ingress::LEGACY_CLASS_ANNOTATION))
+            && annotation_selector.as_ref().is_some_and(|s| {
+                s.as_str()
+                    .contains(crate::source::ingress::LEGACY_CLASS_ANNOTATION)
+            })
         {
             return Err(invalid(
                 "--ingress-class cannot be combined with an --annotation-filter on kubernetes.io/ingress.class; use one of them".into(),
@@ -194,12 +211,18 @@ impl Config {
                     .iter()
                     .map(|z| {
                         DnsName::parse(z).map_err(|e| {
-                            invalid(format!("--inmemory-zone {z:?} is not a valid zone name: {e}"))
+                            invalid(format!(
+                                "--inmemory-zone {z:?} is not a valid zone name: {e}"
+                            ))
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 ProviderConfig::InMemory { zones }
             }
+            ProviderName::Rfc2136 => {
+                ProviderConfig::Rfc2136(args.rfc2136.validate().map_err(invalid)?)
+            }
+            ProviderName::Aws => ProviderConfig::Route53(args.aws.validate().map_err(invalid)?),
         };
 
         let registry = Registry::new(RegistryConfig {
@@ -245,4 +268,127 @@ impl Config {
             },
         })
     }
+}
+
+/// Everything `run` needs, validated.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The shared configuration.
+    pub common: Config,
+    /// Drift pass interval.
+    pub interval: std::time::Duration,
+    /// Event gathering window.
+    pub debounce: std::time::Duration,
+    /// Plans only, never writes.
+    pub dry_run: bool,
+    /// Publish Kubernetes Events.
+    pub events: bool,
+    /// Use streaming lists.
+    pub watch_list: bool,
+    /// Metrics and health server address.
+    pub metrics_address: std::net::SocketAddr,
+    /// Readiness limit on the age of the last successful sync.
+    pub readiness_max_sync_age: std::time::Duration,
+    /// Time an apply in flight may take after SIGTERM.
+    pub shutdown_grace: std::time::Duration,
+    /// Leader election, when enabled.
+    pub leader: Option<crate::controller::leader::LeaseConfig>,
+}
+
+impl RunConfig {
+    /// Validates the `run` flags.
+    ///
+    /// Fails like [`Config::from_args`], and also on `--source manifest` (the controller
+    /// watches a cluster), an unusable metrics address or a zero interval.
+    pub fn from_args(args: &RunArgs) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid(message);
+        let common = Config::from_args(&args.common)?;
+        if matches!(common.source_mode, SourceMode::Manifests(_)) {
+            return Err(invalid(
+                "zonesync run watches a cluster: use --source ingress and/or --source service (manifests are for plan and sync)".into(),
+            ));
+        }
+        if args.interval.is_zero() {
+            return Err(invalid("--interval must be greater than zero".into()));
+        }
+        let address = if args.metrics_address.starts_with(':') {
+            format!("0.0.0.0{}", args.metrics_address)
+        } else {
+            args.metrics_address.clone()
+        };
+        let metrics_address = address.parse().map_err(|_| {
+            invalid(format!(
+                "--metrics-address {:?} is not host:port (e.g. :7979 or 127.0.0.1:7979)",
+                args.metrics_address
+            ))
+        })?;
+        let leader = if args.leader_election {
+            if args.leader_election_lease_duration < std::time::Duration::from_secs(1) {
+                return Err(invalid(
+                    "--leader-election-lease-duration must be at least 1s".into(),
+                ));
+            }
+            Some(crate::controller::leader::LeaseConfig {
+                name: args.leader_election_lease_name.clone(),
+                namespace: args
+                    .leader_election_namespace
+                    .clone()
+                    .unwrap_or_else(own_namespace),
+                identity: args
+                    .leader_election_identity
+                    .clone()
+                    .unwrap_or_else(own_identity),
+                duration: args.leader_election_lease_duration,
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            common,
+            interval: args.interval,
+            debounce: args.min_event_sync_interval,
+            dry_run: args.dry_run,
+            events: args.events,
+            watch_list: args.kube_watch_list,
+            metrics_address,
+            readiness_max_sync_age: args
+                .readiness_max_sync_age
+                .unwrap_or(args.interval * 2),
+            shutdown_grace: args.shutdown_grace,
+            leader,
+        })
+    }
+}
+
+/// The pod's namespace: `POD_NAMESPACE`, else the service account's namespace file, else
+/// `default`.
+fn own_namespace() -> String {
+    std::env::var("POD_NAMESPACE")
+        .ok()
+        .filter(|ns| !ns.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+                .ok()
+                .map(|ns| ns.trim().to_string())
+        })
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or_else(|| "default".to_string())
+}
+
+/// This replica's name: `POD_NAME`, else host name and process id.
+fn own_identity() -> String {
+    std::env::var("POD_NAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| {
+            let host = std::env::var("HOSTNAME")
+                .ok()
+                .or_else(|| {
+                    std::fs::read_to_string("/proc/sys/kernel/hostname")
+                        .ok()
+                        .map(|h| h.trim().to_string())
+                })
+                .unwrap_or_else(|| "zonesync".to_string());
+            format!("{host}-{}", std::process::id())
+        })
 }

@@ -280,11 +280,7 @@ mod tests {
     fn parses_every_operator() {
         let selector =
             LabelSelector::parse("app=web, tier!=db,env in (prod, staging),!legacy,team").unwrap();
-        assert!(selector.matches(&labels(&[
-            ("app", "web"),
-            ("env", "prod"),
-            ("team", "x")
-        ])));
+        assert!(selector.matches(&labels(&[("app", "web"), ("env", "prod"), ("team", "x")])));
         assert!(!selector.matches(&labels(&[("app", "web"), ("env", "dev"), ("team", "x")])));
         assert!(!selector.matches(&labels(&[
             ("app", "web"),
@@ -320,8 +316,11 @@ mod tests {
 
     #[test]
     fn domain_filter_matches_on_label_boundary() {
-        let filter = DomainFilter::new(["example.com", ".apps.example.org"], ["internal.example.com"])
-            .unwrap();
+        let filter = DomainFilter::new(
+            ["example.com", ".apps.example.org"],
+            ["internal.example.com"],
+        )
+        .unwrap();
         let name = |s: &str| DnsName::parse(s).unwrap();
         assert!(filter.matches(&name("example.com")));
         assert!(filter.matches(&name("www.example.com")));

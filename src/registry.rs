@@ -46,7 +46,9 @@ pub enum RegistryError {
         suffix: String,
     },
     /// An affix holds a character DNS names cannot.
-    #[error("{flag} {value:?} may only contain letters, digits, '-', '_', '.' and %{{record_type}}")]
+    #[error(
+        "{flag} {value:?} may only contain letters, digits, '-', '_', '.' and %{{record_type}}"
+    )]
     InvalidAffix {
         /// `--txt-prefix`, `--txt-suffix` or `--txt-wildcard-replacement`.
         flag: &'static str,
@@ -304,6 +306,15 @@ impl Registry {
         Some(type_from_default_position(stripped))
     }
 
+    /// Every name a marker for a record called `name` can have (one per readable record type),
+    /// so a cache can find the markers of a name without scanning the zone.
+    pub fn marker_names_for(&self, name: &DnsName) -> Vec<DnsName> {
+        TYPED_MARKER_TYPES
+            .iter()
+            .map(|record_type| DnsName::from_provider(&self.marker_name(name, record_type)))
+            .collect()
+    }
+
     /// The marker value for `labels` (`heritage=external-dns,external-dns/<key>=<value>,…`).
     pub fn marker_value(labels: &Labels) -> String {
         let mut value = format!("heritage={HERITAGE}");
@@ -502,7 +513,11 @@ impl Registry {
             );
             if record.endpoint.record_type == RecordType::A && record.endpoint.is_alias() {
                 present.insert(
-                    (name.clone(), Some(RecordType::Cname), set_identifier.clone()),
+                    (
+                        name.clone(),
+                        Some(RecordType::Cname),
+                        set_identifier.clone(),
+                    ),
                     (),
                 );
             }
@@ -596,7 +611,8 @@ mod tests {
             "a-www-own.ex.com"
         );
         assert_eq!(
-            registry("extdns-%{record_type}.", "").marker_name(&name("example.com"), &RecordType::A),
+            registry("extdns-%{record_type}.", "")
+                .marker_name(&name("example.com"), &RecordType::A),
             "extdns-a.example.com"
         );
         assert_eq!(
@@ -646,7 +662,10 @@ mod tests {
             registry("_o.", "").record_for_marker("_o.a-www.example.com"),
             Some(("www.example.com".into(), Some(RecordType::A)))
         );
-        assert_eq!(registry("_o.", "").record_for_marker("a-www.example.com"), None);
+        assert_eq!(
+            registry("_o.", "").record_for_marker("a-www.example.com"),
+            None
+        );
         assert_eq!(
             registry("%{record_type}-abc-.", "").record_for_marker("cname-abc-.www.ex.com"),
             Some(("www.ex.com".into(), Some(RecordType::Cname)))
@@ -690,7 +709,11 @@ mod tests {
                 "a-www.example.com",
                 "heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/web",
             ),
-            Endpoint::new(name("old.example.com"), RecordType::Cname, ["lb.example.net"]),
+            Endpoint::new(
+                name("old.example.com"),
+                RecordType::Cname,
+                ["lb.example.net"],
+            ),
             txt(
                 "old.example.com",
                 "\"heritage=external-dns,external-dns/owner=default,external-dns/resource=service/default/old\"",
@@ -732,7 +755,10 @@ mod tests {
         let registry = registry_default();
         let inventory = registry.inventory(vec![
             Endpoint::new(name("v6.example.com"), RecordType::Aaaa, ["2001:db8::1"]),
-            txt("v6.example.com", "heritage=external-dns,external-dns/owner=default"),
+            txt(
+                "v6.example.com",
+                "heritage=external-dns,external-dns/owner=default",
+            ),
         ]);
         assert_eq!(inventory.records[0].ownership, Ownership::Unowned);
     }
@@ -740,8 +766,12 @@ mod tests {
     #[test]
     fn alias_records_accept_legacy_cname_marker() {
         let registry = registry_default();
-        let alias = Endpoint::new(name("lb.example.com"), RecordType::A, ["abc.elb.amazonaws.com"])
-            .with_property("alias", "true");
+        let alias = Endpoint::new(
+            name("lb.example.com"),
+            RecordType::A,
+            ["abc.elb.amazonaws.com"],
+        )
+        .with_property("alias", "true");
         let inventory = registry.inventory(vec![
             alias,
             txt(
@@ -757,8 +787,14 @@ mod tests {
     fn finds_orphan_markers_of_our_owner_only() {
         let registry = registry_default();
         let inventory = registry.inventory(vec![
-            txt("a-gone.example.com", "heritage=external-dns,external-dns/owner=default"),
-            txt("a-other.example.com", "heritage=external-dns,external-dns/owner=someone"),
+            txt(
+                "a-gone.example.com",
+                "heritage=external-dns,external-dns/owner=default",
+            ),
+            txt(
+                "a-other.example.com",
+                "heritage=external-dns,external-dns/owner=someone",
+            ),
         ]);
         let orphans = registry.orphan_markers(&inventory);
         assert_eq!(orphans.len(), 1);

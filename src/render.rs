@@ -103,7 +103,9 @@ fn update_detail(old: &Endpoint, new: &Endpoint) -> String {
                 old.ttl.map_or("-".into(), |t| t.to_string()),
                 new.ttl.map_or("-".into(), |t| t.to_string())
             ),
-            UpdateField::Properties => format!("properties {:?} → {:?}", old.properties, new.properties),
+            UpdateField::Properties => {
+                format!("properties {:?} → {:?}", old.properties, new.properties)
+            }
             UpdateField::Resource => format!(
                 "claimed by {} → {}",
                 old.resource().unwrap_or("?"),
@@ -357,7 +359,11 @@ fn markdown(plan: &Plan) -> String {
         for zone in &plan.zones {
             for row in &zone.rows {
                 let orphan_markers = row.changes.is_empty().then_some(&row.markers);
-                for change in row.changes.iter().chain(orphan_markers.into_iter().flatten()) {
+                for change in row
+                    .changes
+                    .iter()
+                    .chain(orphan_markers.into_iter().flatten())
+                {
                     let record = change.record();
                     let (symbol, detail, why) = match change {
                         Change::Create { record } => (
@@ -370,9 +376,7 @@ fn markdown(plan: &Plan) -> String {
                             update_detail(old, new),
                             format!("wanted by `{}`", new.resource().unwrap_or("?")),
                         ),
-                        Change::Delete { old, reason } => {
-                            ("➖", values(old), reason.to_string())
-                        }
+                        Change::Delete { old, reason } => ("➖", values(old), reason.to_string()),
                     };
                     let _ = writeln!(
                         out,

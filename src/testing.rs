@@ -42,12 +42,19 @@ pub fn txt(text: &str, value: &str) -> Endpoint {
 
 /// `record` as stored by a provider (TTL 300) and the marker that makes `owner` own it for
 /// `resource`.
-pub fn owned_by(registry: &Registry, owner: &str, record: Endpoint, resource: &str) -> [Endpoint; 2] {
+pub fn owned_by(
+    registry: &Registry,
+    owner: &str,
+    record: Endpoint,
+    resource: &str,
+) -> [Endpoint; 2] {
     let mut stored = record;
     stored.ttl = Some(stored.ttl.unwrap_or(300));
     let mut labelled = stored.clone();
     labelled.labels.insert(LABEL_OWNER.into(), owner.into());
-    labelled.labels.insert(LABEL_RESOURCE.into(), resource.into());
+    labelled
+        .labels
+        .insert(LABEL_RESOURCE.into(), resource.into());
     let mut marker = registry.marker_for(&labelled);
     marker.labels.clear();
     [stored, marker]
@@ -55,6 +62,8 @@ pub fn owned_by(registry: &Registry, owner: &str, record: Endpoint, resource: &s
 
 /// A desired endpoint wanted by `resource`, created at `created`.
 pub fn want(mut endpoint: Endpoint, resource: &str, created: Option<i64>) -> DesiredEndpoint {
-    endpoint.labels.insert(LABEL_RESOURCE.into(), resource.into());
+    endpoint
+        .labels
+        .insert(LABEL_RESOURCE.into(), resource.into());
     DesiredEndpoint { endpoint, created }
 }

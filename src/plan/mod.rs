@@ -107,6 +107,26 @@ pub struct DesiredEndpoint {
     pub created: Option<i64>,
 }
 
+/// What the sources know about one object, named `kind/namespace/name`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectStatus {
+    /// The object does not exist (or was never read).
+    Absent,
+    /// It exists, but the filters do not select it.
+    NotSelected,
+    /// It exists and is selected.
+    Selected,
+    /// It is selected but was skipped as a whole for bad input: its records are kept.
+    Skipped,
+}
+
+/// Answers what the sources know about an object; the planner asks it for delete reasons and
+/// to keep the records of skipped objects.
+pub trait ObjectLookup {
+    /// The status of `resource` (`kind/namespace/name`).
+    fn object_status(&self, resource: &str) -> ObjectStatus;
+}
+
 /// What the sources want, plus what they know about objects (for delete reasons and safety).
 #[derive(Clone, Debug, Default)]
 pub struct DesiredState {
@@ -118,6 +138,20 @@ pub struct DesiredState {
     pub selected: BTreeSet<String>,
     /// Objects skipped as a whole: their records are kept untouched.
     pub protected: BTreeSet<String>,
+}
+
+impl ObjectLookup for DesiredState {
+    fn object_status(&self, resource: &str) -> ObjectStatus {
+        if self.protected.contains(resource) {
+            ObjectStatus::Skipped
+        } else if self.selected.contains(resource) {
+            ObjectStatus::Selected
+        } else if self.seen.contains(resource) {
+            ObjectStatus::NotSelected
+        } else {
+            ObjectStatus::Absent
+        }
+    }
 }
 
 impl DesiredState {
@@ -362,7 +396,8 @@ impl<'a> Planner<'a> {
     /// are reported as skipped input.
     pub fn plan(
         &self,
-        desired: &DesiredState,
+        desired: &[DesiredEndpoint],
+        objects: &dyn ObjectLookup,
         zones: Vec<(Zone, Inventory)>,
         source_skipped: &[SkippedInput],
     ) -> Plan {
@@ -373,7 +408,7 @@ impl<'a> Planner<'a> {
             ..Notes::default()
         };
         let mut unzoned = BTreeSet::new();
-        for wanted in desired.endpoints.iter().filter(|d| self.manages(&d.endpoint)) {
+        for wanted in desired.iter().filter(|d| self.manages(&d.endpoint)) {
             let homes = zones_for(&zone_list, &wanted.endpoint.name);
             if homes.is_empty() {
                 let resource = wanted.endpoint.resource().unwrap_or("?").to_string();
@@ -395,7 +430,7 @@ impl<'a> Planner<'a> {
         let mut plans = Vec::with_capacity(zones.len());
         for (zone, inventory) in zones {
             let wanted = by_zone.remove(zone.id.as_str()).unwrap_or_default();
-            plans.push(self.plan_zone(zone, &wanted, &inventory, desired, &mut notes));
+            plans.push(self.plan_zone(zone, &wanted, &inventory, objects, &mut notes));
         }
         Plan {
             zones: plans,
@@ -410,14 +445,17 @@ impl<'a> Planner<'a> {
         zone: Zone,
         wanted: &[&DesiredEndpoint],
         inventory: &Inventory,
-        desired: &DesiredState,
+        objects: &dyn ObjectLookup,
         notes: &mut Notes,
     ) -> ZonePlan {
         let mut current_rows: BTreeMap<RowKey, Vec<&CurrentRecord>> = BTreeMap::new();
         let mut at_name: HashMap<&DnsName, Vec<&CurrentRecord>> = HashMap::new();
         let mut owned = 0;
         for record in &inventory.records {
-            at_name.entry(&record.endpoint.name).or_default().push(record);
+            at_name
+                .entry(&record.endpoint.name)
+                .or_default()
+                .push(record);
             if self.manages(&record.endpoint) {
                 if record.ownership.is_ours() {
                     owned += 1;
@@ -453,7 +491,7 @@ impl<'a> Planner<'a> {
                 key,
                 at_name: at_name.get(&key.0).map(Vec::as_slice).unwrap_or_default(),
                 markers: &markers,
-                desired,
+                objects,
             };
             let row = self.plan_row(&context, claims, current, notes, &mut reused_markers);
             if !row.changes.is_empty() || !row.markers.is_empty() {
@@ -531,28 +569,28 @@ impl<'a> Planner<'a> {
             .filter(|r| r.ownership.is_ours() && !wanted.contains_key(&r.endpoint.record_type))
         {
             let resource = record.endpoint.resource().map(str::to_string);
-            if let Some(resource) = resource
-                .as_ref()
-                .filter(|r| context.desired.protected.contains(*r))
-            {
+            let status = resource
+                .as_deref()
+                .map(|r| context.objects.object_status(r));
+            if let (Some(resource), Some(ObjectStatus::Skipped)) = (&resource, status) {
                 notes.kept.insert(KeptRecord {
                     record: record.endpoint.key(),
                     resource: resource.clone(),
                 });
                 continue;
             }
-            let reason = match (&replacement, resource) {
-                (Some(record_type), _) => DeleteReason::ReplacedByType {
+            let reason = match (&replacement, resource, status) {
+                (Some(record_type), _, _) => DeleteReason::ReplacedByType {
                     record_type: record_type.clone(),
                 },
-                (None, Some(resource)) if !context.desired.seen.contains(&resource) => {
+                (None, Some(resource), Some(ObjectStatus::Absent)) => {
                     DeleteReason::ResourceGone { resource }
                 }
-                (None, Some(resource)) if !context.desired.selected.contains(&resource) => {
+                (None, Some(resource), Some(ObjectStatus::NotSelected)) => {
                     DeleteReason::ResourceNotSelected { resource }
                 }
-                (None, Some(resource)) => DeleteReason::NoLongerClaimed { resource },
-                (None, None) => DeleteReason::NoLongerDesired,
+                (None, Some(resource), _) => DeleteReason::NoLongerClaimed { resource },
+                (None, None, _) => DeleteReason::NoLongerDesired,
             };
             let change = Change::Delete {
                 old: record.endpoint.clone(),
@@ -814,7 +852,7 @@ struct RowContext<'c> {
     key: &'c RowKey,
     at_name: &'c [&'c CurrentRecord],
     markers: &'c HashMap<RecordKey, &'c FoundMarker>,
-    desired: &'c DesiredState,
+    objects: &'c dyn ObjectLookup,
 }
 
 impl RowContext<'_> {

@@ -91,8 +91,10 @@ impl Scenario {
 
     fn plan(&self) -> Plan {
         let inventory = self.registry.inventory(self.current.clone());
+        let desired = self.desired();
         Planner::new(&self.registry, &self.options).plan(
-            &self.desired(),
+            &desired.endpoints,
+            &desired,
             vec![(self.zone.clone(), inventory)],
             &[],
         )
@@ -141,7 +143,9 @@ fn creates_record_and_marker_with_default_ttl() {
     assert_eq!(marker.name.as_str(), "a-www.example.com");
     assert_eq!(
         marker.targets.as_slice(),
-        ["heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/web"]
+        [
+            "heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/web"
+        ]
     );
     assert_eq!(plan.counts().create, 1);
 }
@@ -431,7 +435,11 @@ fn cname_to_a_lands_in_one_row() {
 #[test]
 fn cname_is_not_created_beside_foreign_data() {
     let plan = Scenario::new()
-        .unowned(record("app.example.com", RecordType::Mx, ["10 mail.example.com"]))
+        .unowned(record(
+            "app.example.com",
+            RecordType::Mx,
+            ["10 mail.example.com"],
+        ))
         .want(cname("app.example.com", "lb.example.net"), WEB)
         .plan();
     assert!(!plan.has_changes());
@@ -492,7 +500,11 @@ fn orphan_markers_are_collected_or_reused() {
         .iter()
         .map(|m| format!("{} {}", m.action(), m.record().name))
         .collect();
-    assert_eq!(markers, ["delete a-gone.example.com"], "the reused marker is unchanged");
+    assert_eq!(
+        markers,
+        ["delete a-gone.example.com"],
+        "the reused marker is unchanged"
+    );
     assert_eq!(plan.counts().delete, 1);
 
     let upsert = Scenario::new()
@@ -541,7 +553,10 @@ fn apex_without_prefix_is_skipped_with_a_reason() {
     .unwrap();
     let plan = with_prefix.plan();
     assert_eq!(summary(&plan), ["create example.com A"]);
-    assert_eq!(markers(&plan)[0].record().name.as_str(), "zonesync-a.example.com");
+    assert_eq!(
+        markers(&plan)[0].record().name.as_str(),
+        "zonesync-a.example.com"
+    );
 }
 
 #[test]
@@ -579,7 +594,10 @@ fn external_dns_zone_plans_zero_changes() {
     let mut scenario = Scenario::new()
         .want(a("www.example.com", ["192.0.2.10"]), "ingress/shop/web")
         .want(aaaa("v6.example.com", ["2001:db8::10"]), "ingress/shop/web")
-        .want(cname("api.example.com", "lb-1.example.net"), "service/shop/api");
+        .want(
+            cname("api.example.com", "lb-1.example.net"),
+            "service/shop/api",
+        );
     scenario.current = current;
     let plan = scenario.plan();
     assert!(!plan.has_changes(), "{:?}", summary(&plan));
@@ -664,8 +682,10 @@ async fn applying_a_plan_then_replanning_is_empty() {
 
     let after = provider.records(&scenario.zone).await.unwrap();
     let inventory = scenario.registry.inventory(after.clone());
+    let desired = scenario.desired();
     let replanned = Planner::new(&scenario.registry, &scenario.options).plan(
-        &scenario.desired(),
+        &desired.endpoints,
+        &desired,
         vec![(scenario.zone.clone(), inventory)],
         &[],
     );
@@ -674,7 +694,10 @@ async fn applying_a_plan_then_replanning_is_empty() {
         .iter()
         .map(|r| format!("{} {}", r.name, r.record_type))
         .collect();
-    assert!(names.contains("manual.example.com A"), "foreign record kept");
+    assert!(
+        names.contains("manual.example.com A"),
+        "foreign record kept"
+    );
     assert!(!names.contains("old.example.com A"));
     assert!(!names.contains("a-old.example.com TXT"));
     assert!(!names.contains("cname-app.example.com TXT"));

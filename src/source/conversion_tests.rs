@@ -75,7 +75,9 @@ impl IngressBuilder {
 
     fn lb(mut self, ip: Option<&str>, hostname: Option<&str>) -> Self {
         let status = self.0.status.get_or_insert_with(|| IngressStatus {
-            load_balancer: Some(IngressLoadBalancerStatus { ingress: Some(vec![]) }),
+            load_balancer: Some(IngressLoadBalancerStatus {
+                ingress: Some(vec![]),
+            }),
         });
         status
             .load_balancer
@@ -142,7 +144,9 @@ impl ServiceBuilder {
 
     fn lb(mut self, ip: Option<&str>, hostname: Option<&str>) -> Self {
         let status = self.0.status.get_or_insert_with(|| ServiceStatus {
-            load_balancer: Some(LoadBalancerStatus { ingress: Some(vec![]) }),
+            load_balancer: Some(LoadBalancerStatus {
+                ingress: Some(vec![]),
+            }),
             conditions: None,
         });
         status
@@ -360,17 +364,32 @@ fn controller_annotation_opts_out() {
 fn filters_select_objects() {
     let mut config = config();
     config.namespace = Some("shop".into());
-    assert!(!ingress("web").host("a.example.com").convert(&config).selected);
+    assert!(
+        !ingress("web")
+            .host("a.example.com")
+            .convert(&config)
+            .selected
+    );
 
     let mut config = self::config();
     config.label_selector = Some(LabelSelector::parse("team=dns").unwrap());
     assert!(!ingress("web").convert(&config).selected);
-    assert!(ingress("web").label("team", "dns").convert(&config).selected);
+    assert!(
+        ingress("web")
+            .label("team", "dns")
+            .convert(&config)
+            .selected
+    );
 
     let mut config = self::config();
     config.annotation_selector = Some(LabelSelector::parse("dns=public").unwrap());
     assert!(!ingress("web").convert(&config).selected);
-    assert!(ingress("web").annotation("dns", "public").convert(&config).selected);
+    assert!(
+        ingress("web")
+            .annotation("dns", "public")
+            .convert(&config)
+            .selected
+    );
 
     let mut config = self::config();
     config.ingress_classes = vec!["nginx".into()];

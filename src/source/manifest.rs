@@ -192,7 +192,9 @@ fn push_document(
                 serde_json::from_value(value).map_err(|e| malformed("Service", e.to_string()))?;
             objects.push(KubeObject::Service(Box::new(service)));
         }
-        _ => tracing::debug!(file = %path.display(), document, kind, "ignoring object of a kind zonesync does not read"),
+        _ => {
+            tracing::debug!(file = %path.display(), document, kind, "ignoring object of a kind zonesync does not read")
+        }
     }
     Ok(())
 }
@@ -254,14 +256,22 @@ items:
         write(dir.path(), "notes.txt", b"not a manifest");
         let objects = load(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!(objects.len(), 2);
-        assert!(matches!(&objects[0], KubeObject::Ingress(i) if i.metadata.name.as_deref() == Some("web")));
-        assert!(matches!(&objects[1], KubeObject::Service(s) if s.metadata.name.as_deref() == Some("api")));
+        assert!(
+            matches!(&objects[0], KubeObject::Ingress(i) if i.metadata.name.as_deref() == Some("web"))
+        );
+        assert!(
+            matches!(&objects[1], KubeObject::Service(s) if s.metadata.name.as_deref() == Some("api"))
+        );
     }
 
     #[test]
     fn invalid_utf8_names_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "bad.yaml", b"kind: Ingress\nmetadata: {name: \xff}\n");
+        let path = write(
+            dir.path(),
+            "bad.yaml",
+            b"kind: Ingress\nmetadata: {name: \xff}\n",
+        );
         let error = load(&[path]).unwrap_err().to_string();
         assert!(error.contains("bad.yaml"), "{error}");
         assert!(error.contains("not UTF-8"), "{error}");
@@ -276,7 +286,10 @@ items:
             b"kind: Service\nmetadata: {name: api}\nspec: {ports: 5}\n",
         );
         let error = load(&[path]).unwrap_err().to_string();
-        assert!(error.contains("svc.yaml: document 1 (Service api)"), "{error}");
+        assert!(
+            error.contains("svc.yaml: document 1 (Service api)"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -147,7 +147,9 @@ impl Claim {
                 endpoint.ttl = self.ttl;
                 endpoint.set_identifier = self.set_identifier.clone();
                 endpoint.properties = self.properties.clone();
-                endpoint.labels.insert(LABEL_RESOURCE.to_string(), resource.clone());
+                endpoint
+                    .labels
+                    .insert(LABEL_RESOURCE.to_string(), resource.clone());
                 endpoints.push(endpoint);
             }
         }

@@ -118,7 +118,8 @@ fn check_cname_rules(
         .map(|(key, _)| key)
         .take_while(|key| key.name == record.name);
     for key in same_name {
-        let clash = (record.record_type == RecordType::Cname) != (key.record_type == RecordType::Cname)
+        let clash = (record.record_type == RecordType::Cname)
+            != (key.record_type == RecordType::Cname)
             || (record.record_type == RecordType::Cname
                 && key.set_identifier == record.set_identifier);
         if clash && key != &record.key() {
@@ -138,7 +139,10 @@ fn touched_keys(change: &Change) -> Vec<RecordKey> {
     }
 }
 
-fn apply_change(records: &mut BTreeMap<RecordKey, Endpoint>, change: &Change) -> Result<(), String> {
+fn apply_change(
+    records: &mut BTreeMap<RecordKey, Endpoint>,
+    change: &Change,
+) -> Result<(), String> {
     match change {
         Change::Create { record } => {
             if records.contains_key(&record.key()) {
@@ -161,6 +165,9 @@ fn apply_change(records: &mut BTreeMap<RecordKey, Endpoint>, change: &Change) ->
                 None => return Err(format!("{} does not exist", old.key())),
             }
             records.remove(&old.key());
+            if new.key() != old.key() && records.contains_key(&new.key()) {
+                return Err(format!("{} already exists", new.key()));
+            }
             check_cname_rules(records, new)?;
             records.insert(new.key(), stored(new.clone(), DEFAULT_TTL));
         }
@@ -189,7 +196,12 @@ impl Provider for InMemoryProvider {
     }
 
     async fn zones(&self) -> Result<Vec<Zone>, ProviderError> {
-        Ok(self.lock().zones.values().map(|(zone, _)| zone.clone()).collect())
+        Ok(self
+            .lock()
+            .zones
+            .values()
+            .map(|(zone, _)| zone.clone())
+            .collect())
     }
 
     async fn records(&self, zone: &Zone) -> Result<Vec<Endpoint>, ProviderError> {

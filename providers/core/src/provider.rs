@@ -34,8 +34,16 @@ pub trait Provider: Send + Sync {
     ///
     /// Returns `Err` when nothing could be applied (or the outcome is unknown); `Ok` with
     /// rejections when some groups were refused and the others applied.
-    async fn apply(&self, zone: &Zone, groups: &[ChangeGroup])
-    -> Result<ApplyReport, ProviderError>;
+    async fn apply(
+        &self,
+        zone: &Zone,
+        groups: &[ChangeGroup],
+    ) -> Result<ApplyReport, ProviderError>;
+
+    /// Forgets any cached copy of `zone`'s records, so the next [`Provider::records`] reads the
+    /// server. The controller's drift pass calls it. Providers that validate their cache on every
+    /// read (RFC2136 compares the SOA serial) may ignore it.
+    fn invalidate(&self, _zone: &Zone) {}
 
     /// TTL the provider writes for a record whose TTL is not configured.
     fn default_ttl(&self) -> u32 {

@@ -171,6 +171,10 @@ impl<'a> IntoIterator for &'a Targets {
 }
 
 fn normalise_target(record_type: &RecordType, value: &str) -> String {
+    // Text data is taken as it is: spaces are part of a TXT string.
+    if record_type.has_case_sensitive_targets() {
+        return value.to_string();
+    }
     let value = value.trim();
     match record_type {
         RecordType::A => value
@@ -181,14 +185,26 @@ fn normalise_target(record_type: &RecordType, value: &str) -> String {
             .parse::<Ipv6Addr>()
             .map(|ip| ip.to_string())
             .unwrap_or_else(|_| value.to_ascii_lowercase()),
-        record_type if record_type.has_case_sensitive_targets() => value.to_string(),
-        _ => {
+        // A bare name: lower-case, without the trailing dot (the root stays ".").
+        RecordType::Cname | RecordType::Ns | RecordType::Ptr => {
+            strip_name_dot(&value.to_ascii_lowercase())
+        }
+        // Fields then a name (`10 mail.example.com.`, `0 5 5060 sip.example.com.`).
+        RecordType::Mx | RecordType::Srv => {
             let lower = value.to_ascii_lowercase();
-            match lower.strip_suffix('.') {
-                Some(stripped) if !stripped.is_empty() => stripped.to_string(),
-                _ => lower,
+            match lower.rsplit_once(' ') {
+                Some((fields, name)) => format!("{fields} {}", strip_name_dot(name)),
+                None => lower,
             }
         }
+        _ => value.to_string(),
+    }
+}
+
+fn strip_name_dot(name: &str) -> String {
+    match name.strip_suffix('.') {
+        Some(stripped) if !stripped.is_empty() => stripped.to_string(),
+        _ => name.to_string(),
     }
 }
 
@@ -351,9 +367,24 @@ mod tests {
     }
 
     #[test]
-    fn txt_targets_keep_case() {
-        let targets = Targets::new(&RecordType::Txt, ["Hello World."]);
-        assert_eq!(targets.as_slice(), ["Hello World."]);
+    fn txt_targets_keep_case_and_spaces() {
+        let targets = Targets::new(&RecordType::Txt, ["Hello World.", "  padded  "]);
+        assert_eq!(targets.as_slice(), ["  padded  ", "Hello World."]);
+    }
+
+    #[test]
+    fn root_names_keep_their_dot() {
+        let null_mx = Targets::new(&RecordType::Mx, ["0 ."]);
+        assert_eq!(null_mx.as_slice(), ["0 ."]);
+        let mx = Targets::new(&RecordType::Mx, ["10 Mail.Example.com."]);
+        assert_eq!(mx.as_slice(), ["10 mail.example.com"]);
+        let srv = Targets::new(&RecordType::Srv, ["0 0 0 ."]);
+        assert_eq!(srv.as_slice(), ["0 0 0 ."]);
+        let soa = Targets::new(
+            &RecordType::Soa,
+            ["ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300"],
+        );
+        assert!(soa.as_slice()[0].starts_with("ns1.example.com. "));
     }
 
     #[test]

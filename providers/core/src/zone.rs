@@ -74,7 +74,11 @@ mod tests {
 
     #[test]
     fn picks_longest_zone_on_label_boundary() {
-        let zones = [zone("example.com"), zone("dev.example.com"), zone("ample.com")];
+        let zones = [
+            zone("example.com"),
+            zone("dev.example.com"),
+            zone("ample.com"),
+        ];
         let name = DnsName::parse("api.dev.example.com").unwrap();
         let found = zones_for(&zones, &name);
         assert_eq!(found.len(), 1);
@@ -88,7 +92,9 @@ mod tests {
     fn writes_to_every_horizon() {
         let zones = [
             zone("example.com").with_horizon("public"),
-            zone("example.com").with_id("private-1").with_horizon("private-1"),
+            zone("example.com")
+                .with_id("private-1")
+                .with_horizon("private-1"),
         ];
         let name = DnsName::parse("www.example.com").unwrap();
         assert_eq!(zones_for(&zones, &name).len(), 2);

@@ -1,0 +1,528 @@
+//! [`Rfc2136Provider`]: zones from the flags, records by AXFR behind an SOA-serial check,
+//! changes by UPDATE with a read-back of what changed.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use hickory_proto::rr::{Name, RData, RecordType as WireType};
+use zonesync_core::{
+    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorKind, Provider, ProviderError, Rejection,
+    Zone,
+};
+
+use crate::cache::ZoneSnapshot;
+use crate::client::Client;
+use crate::config::Rfc2136Config;
+use crate::connection::{ExchangeError, Transfer};
+use crate::rcode::{Operation, Refusal};
+use crate::records::{dns_name_of, record_type_of, rrsets, wire_name, wire_type_of};
+use crate::update::{self, PreparedGroup, ServerState, TtlPolicy};
+
+/// Extra messages an apply may spend isolating the groups a server refuses (SERVFAIL, REFUSED,
+/// NOTZONE) by splitting a refused message in halves.
+const SPLIT_BUDGET: usize = 32;
+/// Up to this many changed RRsets are read back with queries rather than a zone transfer.
+const READ_BACK_QUERIES: usize = 64;
+/// Above [`READ_BACK_QUERIES`], queries are still used when the zone holds at least this many
+/// records per changed RRset (a transfer would move much more data).
+const READ_BACK_ZONE_RATIO: usize = 8;
+
+/// What the provider has sent so far, for tests, benchmarks and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rfc2136Stats {
+    /// Zone transfers (AXFR) started.
+    pub axfr: u64,
+    /// SOA queries (serial checks).
+    pub soa_queries: u64,
+    /// Other queries (read-backs of changed RRsets).
+    pub queries: u64,
+    /// UPDATE messages answered by a server.
+    pub update_messages: u64,
+    /// Encoded size of those UPDATE messages, TSIG record included.
+    pub update_bytes: u64,
+}
+
+/// Manages zones on a dynamic-DNS server (BIND, Knot, PowerDNS, Windows DNS) through TSIG-signed
+/// RFC 2136 updates, reading them with AXFR.
+///
+/// Each zone's records are cached with their SOA serial; [`Provider::records`] transfers the
+/// zone again only when a SOA query shows another serial, and an apply patches the cache when
+/// the serial shows that nobody else wrote in between.
+pub struct Rfc2136Provider {
+    config: Rfc2136Config,
+    client: Client,
+    zones: Vec<Zone>,
+    cache: Mutex<HashMap<DnsName, ZoneSnapshot>>,
+}
+
+impl Rfc2136Provider {
+    /// Builds the provider. It connects on first use, so this only fails when the TSIG key name
+    /// is not a usable DNS name.
+    pub async fn new(config: Rfc2136Config) -> Result<Self, ProviderError> {
+        let client = Client::new(&config).map_err(ProviderError::config)?;
+        let zones = config.zones().iter().cloned().map(Zone::new).collect();
+        Ok(Self {
+            config,
+            client,
+            zones,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// What was sent so far.
+    pub fn stats(&self) -> Rfc2136Stats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let counters = &self.client.counters;
+        Rfc2136Stats {
+            axfr: counters.transfers.load(Relaxed),
+            soa_queries: counters.soa_queries.load(Relaxed),
+            queries: counters.queries.load(Relaxed),
+            update_messages: counters.update_messages.load(Relaxed),
+            update_bytes: counters.update_bytes.load(Relaxed),
+        }
+    }
+
+    fn cache(&self) -> MutexGuard<'_, HashMap<DnsName, ZoneSnapshot>> {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn key_name(&self) -> Option<String> {
+        self.config.tsig().map(|key| key.name().to_string())
+    }
+
+    /// The configured zone `zone` stands for.
+    fn managed_zone(&self, zone: &Zone) -> Result<DnsName, ProviderError> {
+        self.config
+            .zones()
+            .iter()
+            .find(|managed| **managed == zone.name)
+            .cloned()
+            .ok_or_else(|| {
+                ProviderError::config(format!(
+                    "zone {} is not one of the --rfc2136-zone zones",
+                    zone.name
+                ))
+            })
+    }
+
+    fn wire_zone(zone: &DnsName) -> Result<Name, ProviderError> {
+        wire_name(zone).map_err(|e| ProviderError::config(format!("zone {zone}: {e}")))
+    }
+
+    fn exchange_error(
+        &self,
+        zone: &DnsName,
+        operation: Operation,
+        error: ExchangeError,
+    ) -> ProviderError {
+        let message = match &error {
+            ExchangeError::Unreachable { .. } => format!(
+                "cannot reach a DNS server for the {operation} of zone {zone} ({} attempts): {error}",
+                self.config.attempts()
+            ),
+            ExchangeError::Connection { .. } | ExchangeError::Request(_) => {
+                format!("the {operation} of zone {zone} failed: {error}")
+            }
+            ExchangeError::Tsig { server, failure } => format!(
+                "TSIG authentication failed: the answer of {server} to the {operation} of zone {zone} is not acceptable ({failure}); the server probably has another secret or algorithm for key {}",
+                self.key_name().unwrap_or_default()
+            ),
+        };
+        let kind = match &error {
+            ExchangeError::Unreachable { .. } | ExchangeError::Connection { .. } => {
+                ErrorKind::Transient
+            }
+            ExchangeError::Request(_) => ErrorKind::Permanent,
+            ExchangeError::Tsig { .. } => ErrorKind::Auth,
+        };
+        ProviderError::new(kind, message).with_source(error)
+    }
+
+    fn refusal_error(
+        &self,
+        server: &str,
+        zone: &DnsName,
+        operation: Operation,
+        refusal: &Refusal,
+    ) -> ProviderError {
+        let (kind, meaning) = refusal.explain(operation, self.key_name().as_deref());
+        ProviderError::new(
+            kind,
+            format!(
+                "{server} answered {} to the {operation} of zone {zone}: {meaning}",
+                refusal.codes()
+            ),
+        )
+    }
+
+    /// The zone's SOA serial, from a SOA query.
+    async fn soa_serial(&self, zone: &DnsName) -> Result<u32, ProviderError> {
+        let wire = Self::wire_zone(zone)?;
+        let answered = self
+            .client
+            .query(&[(wire.clone(), WireType::SOA)])
+            .await
+            .map_err(|e| self.exchange_error(zone, Operation::SoaQuery, e))?;
+        let Some(answer) = answered.value.first() else {
+            return Err(ProviderError::transient(format!(
+                "{} gave no answer to the SOA query of zone {zone}",
+                answered.server
+            )));
+        };
+        if let Some(refusal) = Refusal::of(answer, true) {
+            return Err(self.refusal_error(&answered.server, zone, Operation::SoaQuery, &refusal));
+        }
+        answer
+            .answers
+            .iter()
+            .find_map(|record| match &record.data {
+                RData::SOA(soa) if record.name == wire => Some(soa.serial),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                ProviderError::config(format!(
+                    "{} has no SOA record for zone {zone}: it is not authoritative for the zone (check --rfc2136-zone and --rfc2136-host)",
+                    answered.server
+                ))
+            })
+    }
+
+    /// The whole zone, by AXFR.
+    async fn transfer(&self, zone: &DnsName) -> Result<ZoneSnapshot, ProviderError> {
+        let wire = Self::wire_zone(zone)?;
+        let answered = self
+            .client
+            .transfer(&wire)
+            .await
+            .map_err(|e| self.exchange_error(zone, Operation::Transfer, e))?;
+        match answered.value {
+            Transfer::Refused(answer) => {
+                let refusal = Refusal::of(&answer, true).unwrap_or(Refusal {
+                    rcode: answer.metadata.response_code,
+                    tsig_error: None,
+                });
+                Err(self.refusal_error(&answered.server, zone, Operation::Transfer, &refusal))
+            }
+            Transfer::Complete { serial, records } => {
+                tracing::debug!(zone = %zone, serial, records = records.len(), "zone transferred");
+                Ok(ZoneSnapshot::from_records(serial, &records))
+            }
+        }
+    }
+
+    /// Sends the batches, splitting refused multi-group messages to isolate the refused groups.
+    async fn send(
+        &self,
+        zone: &DnsName,
+        wire_zone: &Name,
+        prepared: &[PreparedGroup],
+        batches: Vec<Vec<usize>>,
+    ) -> Sent {
+        let mut sent = Sent::default();
+        let mut queue: VecDeque<Vec<usize>> = batches.into();
+        let mut budget = SPLIT_BUDGET;
+        while let Some(mut batch) = queue.pop_front() {
+            if let Some(fatal) = &sent.fatal {
+                let message = format!("not sent: {}", fatal.message());
+                sent.rejected
+                    .extend(batch.into_iter().map(|i| (i, message.clone())));
+                continue;
+            }
+            let message = update::message(wire_zone, batch.iter().map(|&i| &prepared[i]));
+            match self.client.update(&message).await {
+                Err(error) => {
+                    let error = self.exchange_error(zone, Operation::Update, error);
+                    let message = format!("outcome unknown: {}", error.message());
+                    sent.rejected
+                        .extend(batch.into_iter().map(|i| (i, message.clone())));
+                    sent.fatal = Some(error);
+                }
+                Ok(answered) => match Refusal::of(&answered.value, true) {
+                    None => {
+                        sent.accepted.extend(batch);
+                        sent.accepted_messages += 1;
+                    }
+                    Some(refusal) => {
+                        let error =
+                            self.refusal_error(&answered.server, zone, Operation::Update, &refusal);
+                        if refusal.affects_whole_zone() {
+                            let message = error.message().to_string();
+                            sent.rejected
+                                .extend(batch.into_iter().map(|i| (i, message.clone())));
+                            sent.fatal = Some(error);
+                        } else if batch.len() > 1 && budget >= 2 {
+                            budget -= 2;
+                            tracing::debug!(zone = %zone, groups = batch.len(), codes = %refusal.codes(), "update refused; splitting the message to isolate the refused changes");
+                            let right = batch.split_off(batch.len() / 2);
+                            queue.push_front(right);
+                            queue.push_front(batch);
+                        } else {
+                            let message = error.message().to_string();
+                            sent.rejected
+                                .extend(batch.into_iter().map(|i| (i, message.clone())));
+                            sent.refusals.push(error);
+                        }
+                    }
+                },
+            }
+        }
+        sent
+    }
+
+    /// Reads back the RRsets `groups` touched; refreshes or patches the cache.
+    ///
+    /// `before` is the serial checked before the updates (when a cached copy existed) and
+    /// `messages` the number of updates the server accepted: the cache is patched only when the
+    /// serial moved by exactly that much, i.e. nobody else wrote in between.
+    async fn read_back(
+        &self,
+        zone: &DnsName,
+        groups: &[&PreparedGroup],
+        before: Option<u32>,
+        messages: u32,
+    ) -> Result<ServerState, ProviderError> {
+        let touched = update::touched(groups.iter().copied());
+        let zone_records = self.cache().get(zone).map_or(0, ZoneSnapshot::record_count);
+        if touched.len() > READ_BACK_QUERIES && touched.len() * READ_BACK_ZONE_RATIO > zone_records
+        {
+            let snapshot = self.transfer(zone).await?;
+            let rrsets = touched
+                .iter()
+                .filter_map(|key| snapshot.get(key).map(|e| (key.clone(), e.clone())))
+                .collect();
+            self.cache().insert(zone.clone(), snapshot);
+            return Ok(ServerState {
+                rrsets,
+                other_zone: BTreeMap::new(),
+            });
+        }
+
+        let after = self.soa_serial(zone).await?;
+        let mut questions = Vec::with_capacity(touched.len());
+        for (name, record_type) in &touched {
+            let name = wire_name(name).map_err(|e| ProviderError::permanent(e.to_string()))?;
+            let wire_type =
+                wire_type_of(record_type).map_err(|e| ProviderError::permanent(e.to_string()))?;
+            questions.push((name, wire_type));
+        }
+        let answered = self
+            .client
+            .query(&questions)
+            .await
+            .map_err(|e| self.exchange_error(zone, Operation::ReadBack, e))?;
+        let mut state = ServerState::default();
+        for (key, answer) in touched.iter().zip(&answered.value) {
+            if let Some(refusal) = Refusal::of(answer, false) {
+                return Err(self.refusal_error(
+                    &answered.server,
+                    zone,
+                    Operation::ReadBack,
+                    &refusal,
+                ));
+            }
+            let matching = answer.answers.iter().filter(|record| {
+                dns_name_of(&record.name) == key.0 && record_type_of(record.record_type()) == key.1
+            });
+            if let Some(rrset) = rrsets(matching).into_values().next() {
+                state.rrsets.insert(key.clone(), rrset);
+            }
+            // A negative answer carries the SOA of the zone the server answered from.
+            if let Some(other) = answer
+                .authorities
+                .iter()
+                .filter(|record| record.record_type() == WireType::SOA)
+                .map(|record| dns_name_of(&record.name))
+                .find(|apex| apex != zone && apex.is_within(zone))
+            {
+                state.other_zone.insert(key.clone(), other);
+            }
+        }
+
+        let mut cache = self.cache();
+        let patchable = match (cache.get(zone), before) {
+            (Some(snapshot), Some(before)) => {
+                snapshot.serial == before && before.wrapping_add(messages) == after
+            }
+            _ => false,
+        };
+        if patchable {
+            if let Some(snapshot) = cache.get_mut(zone) {
+                for key in &touched {
+                    snapshot.set(key.clone(), state.rrsets.get(key).cloned());
+                }
+                snapshot.serial = after;
+            }
+        } else {
+            cache.remove(zone);
+        }
+        Ok(state)
+    }
+}
+
+/// What sending the batches achieved.
+#[derive(Default)]
+struct Sent {
+    /// Positions (in the prepared list) of groups in accepted messages.
+    accepted: Vec<usize>,
+    /// Positions of groups in refused or failed messages, with the reason.
+    rejected: Vec<(usize, String)>,
+    /// UPDATE messages answered NOERROR.
+    accepted_messages: u32,
+    /// A failure that stopped sending (connection lost, key refused, zone not served).
+    fatal: Option<ProviderError>,
+    /// Refusals of single groups (or of batches after the split budget ran out).
+    refusals: Vec<ProviderError>,
+}
+
+#[async_trait]
+impl Provider for Rfc2136Provider {
+    fn name(&self) -> &'static str {
+        "rfc2136"
+    }
+
+    async fn zones(&self) -> Result<Vec<Zone>, ProviderError> {
+        Ok(self.zones.clone())
+    }
+
+    async fn records(&self, zone: &Zone) -> Result<Vec<Endpoint>, ProviderError> {
+        let zone = self.managed_zone(zone)?;
+        let serial = self.soa_serial(&zone).await?;
+        if let Some(snapshot) = self.cache().get(&zone)
+            && snapshot.serial == serial
+        {
+            tracing::debug!(zone = %zone, serial, "SOA serial unchanged; using the cached zone");
+            return Ok(snapshot.endpoints());
+        }
+        let snapshot = self.transfer(&zone).await?;
+        let endpoints = snapshot.endpoints();
+        self.cache().insert(zone, snapshot);
+        Ok(endpoints)
+    }
+
+    async fn apply(
+        &self,
+        zone: &Zone,
+        groups: &[ChangeGroup],
+    ) -> Result<ApplyReport, ProviderError> {
+        let zone_name = self.managed_zone(zone)?;
+        let wire_zone = Self::wire_zone(&zone_name)?;
+        let mut report = ApplyReport::default();
+        let ttl = TtlPolicy {
+            default_ttl: self.config.default_ttl(),
+            min_ttl: self.config.min_ttl(),
+        };
+        let mut prepared = Vec::with_capacity(groups.len());
+        for (index, group) in groups.iter().enumerate() {
+            match update::prepare(index, group, &zone_name, self.config.zones(), ttl) {
+                Ok(ready) => prepared.push(ready),
+                Err(message) => report.rejected.push(Rejection {
+                    subject: group.subject.clone(),
+                    message,
+                }),
+            }
+        }
+        let local_rejections = report.rejected.len();
+        let (batches, oversized) = update::pack(
+            &prepared,
+            self.config.batch_change_size(),
+            update::record_budget(),
+        );
+        for position in oversized {
+            let group = &groups[prepared[position].index];
+            report.rejected.push(Rejection {
+                subject: group.subject.clone(),
+                message: format!(
+                    "the change is too large for one UPDATE message ({} bytes of records, at most {})",
+                    prepared[position].size,
+                    update::record_budget()
+                ),
+            });
+        }
+        if batches.is_empty() {
+            return Ok(report);
+        }
+
+        let before = if self.cache().contains_key(&zone_name) {
+            Some(self.soa_serial(&zone_name).await?)
+        } else {
+            None
+        };
+        let sent = self.send(&zone_name, &wire_zone, &prepared, batches).await;
+        tracing::info!(zone = %zone_name, messages = sent.accepted_messages, accepted = sent.accepted.len(), refused = sent.rejected.len(), "updates sent");
+
+        if sent.accepted.is_empty() {
+            // Nothing changed on the server: keep the cache, report one error if there is one
+            // cause for everything.
+            if let Some(fatal) = sent.fatal {
+                return Err(fatal);
+            }
+            if local_rejections == 0
+                && let Some(first) = sent.refusals.first()
+                && sent.refusals.iter().all(|r| r.message() == first.message())
+            {
+                return Err(ProviderError::new(first.kind(), first.message()));
+            }
+        }
+        for (position, message) in &sent.rejected {
+            report.rejected.push(Rejection {
+                subject: groups[prepared[*position].index].subject.clone(),
+                message: message.clone(),
+            });
+        }
+        if sent.accepted.is_empty() {
+            return Ok(report);
+        }
+
+        let accepted: Vec<&PreparedGroup> = sent.accepted.iter().map(|&i| &prepared[i]).collect();
+        let state = match self
+            .read_back(&zone_name, &accepted, before, sent.accepted_messages)
+            .await
+        {
+            Ok(state) => state,
+            Err(error) => {
+                self.cache().remove(&zone_name);
+                return Err(ProviderError::new(
+                    error.kind(),
+                    format!(
+                        "the server accepted {} UPDATE message(s) for zone {zone_name}, but reading the changes back failed, so their outcome is unknown: {}",
+                        sent.accepted_messages,
+                        error.message()
+                    ),
+                ));
+            }
+        };
+        for group in accepted {
+            if let Some(problem) = update::verify(group, &state) {
+                tracing::warn!(zone = %zone_name, record = %groups[group.index].subject, %problem, "change did not land");
+                report.rejected.push(Rejection {
+                    subject: groups[group.index].subject.clone(),
+                    message: problem,
+                });
+            }
+        }
+        Ok(report)
+    }
+
+    /// Nothing to do: every [`Provider::records`] call validates the cache with a SOA query.
+    fn invalidate(&self, _zone: &Zone) {}
+
+    fn default_ttl(&self) -> u32 {
+        self.config.default_ttl()
+    }
+
+    /// Drops provider-specific properties and set identifiers (RFC 2136 servers have no
+    /// routing policies) and raises configured TTLs to `--rfc2136-min-ttl`, so the planner
+    /// compares with what will really be stored.
+    fn adjust_desired(&self, mut desired: Vec<Endpoint>) -> Vec<Endpoint> {
+        let min_ttl = self.config.min_ttl();
+        for endpoint in &mut desired {
+            endpoint.properties.clear();
+            endpoint.set_identifier = None;
+            if let Some(ttl) = endpoint.ttl.as_mut() {
+                *ttl = (*ttl).max(min_ttl);
+            }
+        }
+        desired
+    }
+}

@@ -1,0 +1,338 @@
+//! The desired-state index: what every watched object asks for, by object and by DNS name.
+//!
+//! Pure and synchronous. Watch events replace one object's outcome; the index records which
+//! names that touched (the dirty set), so a reconcile re-plans only those names. An object's
+//! full Kubernetes representation is never kept: only its small [`Claim`].
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Instant;
+
+use zonesync_core::{DnsName, Endpoint};
+
+use crate::plan::{DesiredEndpoint, ObjectLookup, ObjectStatus};
+use crate::source::{Claim, ObjectOutcome, ResourceKind, SkippedInput};
+
+/// What is kept per object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    kind: ResourceKind,
+    selected: bool,
+    claim: Option<Claim>,
+    skipped: Vec<SkippedInput>,
+}
+
+impl Entry {
+    fn from_outcome(outcome: ObjectOutcome) -> Self {
+        Self {
+            kind: outcome.resource.kind,
+            selected: outcome.selected,
+            claim: outcome.claim,
+            skipped: outcome.skipped,
+        }
+    }
+
+    fn names(&self) -> impl Iterator<Item = &DnsName> {
+        self.claim.iter().flat_map(|c| c.names.iter())
+    }
+}
+
+/// Desired state fed by watch events.
+#[derive(Default)]
+pub struct DesiredIndex {
+    objects: HashMap<String, Entry>,
+    by_name: HashMap<DnsName, BTreeSet<String>>,
+    dirty: BTreeSet<DnsName>,
+    dirty_since: Option<Instant>,
+    /// Kinds whose initial list has completed at least once.
+    synced: HashSet<ResourceKind>,
+}
+
+impl DesiredIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `outcome` as the object's current state; marks the names it had and has dirty
+    /// when anything that matters changed.
+    pub fn upsert(&mut self, outcome: ObjectOutcome) {
+        let resource = outcome.resource.to_string();
+        let entry = Entry::from_outcome(outcome);
+        let previous = self.objects.get(&resource);
+        if previous == Some(&entry) {
+            return;
+        }
+        let mut touched: Vec<DnsName> = entry.names().cloned().collect();
+        if let Some(previous) = previous {
+            touched.extend(previous.names().cloned());
+        }
+        self.unlink(&resource);
+        for name in entry.names() {
+            self.by_name
+                .entry(name.clone())
+                .or_default()
+                .insert(resource.clone());
+        }
+        self.objects.insert(resource, entry);
+        self.mark_dirty(touched);
+    }
+
+    /// Forgets the object; marks its names dirty.
+    pub fn remove(&mut self, resource: &str) {
+        if let Some(entry) = self.objects.get(resource) {
+            let touched: Vec<DnsName> = entry.names().cloned().collect();
+            self.unlink(resource);
+            self.objects.remove(resource);
+            self.mark_dirty(touched);
+        }
+    }
+
+    /// Replaces every object of `kind` with `outcomes` (a completed re-list): objects not in the
+    /// list are removed, the others upserted.
+    pub fn replace_kind(&mut self, kind: ResourceKind, outcomes: Vec<ObjectOutcome>) {
+        let listed: HashSet<String> = outcomes.iter().map(|o| o.resource.to_string()).collect();
+        let gone: Vec<String> = self
+            .objects
+            .iter()
+            .filter(|(resource, entry)| entry.kind == kind && !listed.contains(*resource))
+            .map(|(resource, _)| resource.clone())
+            .collect();
+        for resource in gone {
+            self.remove(&resource);
+        }
+        for outcome in outcomes {
+            self.upsert(outcome);
+        }
+        self.synced.insert(kind);
+    }
+
+    /// True once the initial list of every kind in `kinds` has completed.
+    pub fn is_synced(&self, kinds: &BTreeSet<ResourceKind>) -> bool {
+        kinds.iter().all(|kind| self.synced.contains(kind))
+    }
+
+    /// Takes the dirty names and when the oldest of them became dirty.
+    pub fn take_dirty(&mut self) -> (BTreeSet<DnsName>, Option<Instant>) {
+        (std::mem::take(&mut self.dirty), self.dirty_since.take())
+    }
+
+    /// Puts names back (a reconcile that could not run).
+    pub fn restore_dirty(&mut self, names: BTreeSet<DnsName>, since: Option<Instant>) {
+        if names.is_empty() {
+            return;
+        }
+        self.dirty.extend(names);
+        self.dirty_since = match (self.dirty_since, since) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// True when some names wait for a reconcile.
+    pub fn has_dirty(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// Marks names dirty by hand (for records owned by an object, found in the zone store).
+    pub fn mark_dirty(&mut self, names: impl IntoIterator<Item = DnsName>) {
+        let before = self.dirty.len();
+        self.dirty.extend(names);
+        if self.dirty.len() > before && self.dirty_since.is_none() {
+            self.dirty_since = Some(Instant::now());
+        }
+    }
+
+    fn unlink(&mut self, resource: &str) {
+        let Some(entry) = self.objects.get(resource) else {
+            return;
+        };
+        let names: Vec<DnsName> = entry.names().cloned().collect();
+        for name in names {
+            if let Some(claimants) = self.by_name.get_mut(&name) {
+                claimants.remove(resource);
+                if claimants.is_empty() {
+                    self.by_name.remove(&name);
+                }
+            }
+        }
+    }
+
+    /// The desired endpoints for `names`, from every object claiming them; `adjust` applies
+    /// provider conventions.
+    pub fn desired_for<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a DnsName>,
+        adjust: impl Fn(Vec<Endpoint>) -> Vec<Endpoint>,
+    ) -> Vec<DesiredEndpoint> {
+        let mut resources = BTreeSet::new();
+        let names: HashSet<&DnsName> = names.into_iter().collect();
+        for name in &names {
+            if let Some(claimants) = self.by_name.get(*name) {
+                resources.extend(claimants.iter());
+            }
+        }
+        let mut desired = Vec::new();
+        for resource in resources {
+            let Some(claim) = self.objects.get(resource).and_then(|e| e.claim.as_ref()) else {
+                continue;
+            };
+            let endpoints: Vec<Endpoint> = claim
+                .endpoints()
+                .into_iter()
+                .filter(|e| names.contains(&e.name))
+                .collect();
+            desired.extend(adjust(endpoints).into_iter().map(|endpoint| DesiredEndpoint {
+                endpoint,
+                created: claim.created,
+            }));
+        }
+        desired
+    }
+
+    /// Every desired endpoint.
+    pub fn desired_all(&self, adjust: impl Fn(Vec<Endpoint>) -> Vec<Endpoint>) -> Vec<DesiredEndpoint> {
+        let mut desired = Vec::new();
+        let mut resources: Vec<&String> = self.objects.keys().collect();
+        resources.sort();
+        for resource in resources {
+            if let Some(claim) = self.objects.get(resource).and_then(|e| e.claim.as_ref()) {
+                desired.extend(adjust(claim.endpoints()).into_iter().map(|endpoint| {
+                    DesiredEndpoint {
+                        endpoint,
+                        created: claim.created,
+                    }
+                }));
+            }
+        }
+        desired
+    }
+
+    /// Skipped input of the objects claiming `names` (all objects when `None`).
+    pub fn skipped(&self, names: Option<&BTreeSet<DnsName>>) -> Vec<SkippedInput> {
+        let mut skipped: Vec<SkippedInput> = match names {
+            None => self
+                .objects
+                .values()
+                .flat_map(|e| e.skipped.iter().cloned())
+                .collect(),
+            Some(names) => {
+                let resources: BTreeSet<&String> = names
+                    .iter()
+                    .filter_map(|n| self.by_name.get(n))
+                    .flatten()
+                    .collect();
+                resources
+                    .into_iter()
+                    .filter_map(|r| self.objects.get(r))
+                    .flat_map(|e| e.skipped.iter().cloned())
+                    .collect()
+            }
+        };
+        skipped.sort_by(|a, b| (&a.resource, &a.field).cmp(&(&b.resource, &b.field)));
+        skipped
+    }
+
+    /// Number of objects indexed.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// True when no object is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+impl ObjectLookup for DesiredIndex {
+    fn object_status(&self, resource: &str) -> ObjectStatus {
+        match self.objects.get(resource) {
+            None => ObjectStatus::Absent,
+            Some(entry) if !entry.selected => ObjectStatus::NotSelected,
+            Some(entry) if entry.claim.is_none() => ObjectStatus::Skipped,
+            Some(_) => ObjectStatus::Selected,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{ResourceRef, Target};
+    use crate::testing::name;
+
+    fn outcome(object: &str, names: &[&str], target: &str) -> ObjectOutcome {
+        let resource = ResourceRef {
+            kind: ResourceKind::Ingress,
+            namespace: "default".into(),
+            name: object.into(),
+        };
+        ObjectOutcome {
+            claim: Some(Claim {
+                resource: resource.clone(),
+                created: None,
+                names: names.iter().map(|n| name(n)).collect(),
+                targets: vec![Target::parse(target).unwrap()],
+                ttl: None,
+                set_identifier: None,
+                properties: Default::default(),
+            }),
+            resource,
+            selected: true,
+            skipped: Vec::new(),
+        }
+    }
+
+    fn dirty(index: &mut DesiredIndex) -> Vec<String> {
+        index.take_dirty().0.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn events_mark_only_touched_names() {
+        let mut index = DesiredIndex::new();
+        index.upsert(outcome("a", &["a.example.com"], "192.0.2.1"));
+        index.upsert(outcome("b", &["b.example.com"], "192.0.2.2"));
+        assert_eq!(dirty(&mut index), ["a.example.com", "b.example.com"]);
+        // Same content again: nothing to do.
+        index.upsert(outcome("a", &["a.example.com"], "192.0.2.1"));
+        assert!(dirty(&mut index).is_empty());
+        // Renamed host: old and new names are dirty.
+        index.upsert(outcome("a", &["c.example.com"], "192.0.2.1"));
+        assert_eq!(dirty(&mut index), ["a.example.com", "c.example.com"]);
+        index.remove("ingress/default/b");
+        assert_eq!(dirty(&mut index), ["b.example.com"]);
+        assert_eq!(index.object_status("ingress/default/b"), ObjectStatus::Absent);
+    }
+
+    #[test]
+    fn desired_for_returns_only_requested_names() {
+        let mut index = DesiredIndex::new();
+        index.upsert(outcome("a", &["a.example.com", "x.example.com"], "192.0.2.1"));
+        index.upsert(outcome("b", &["x.example.com"], "192.0.2.2"));
+        let wanted = [name("x.example.com")];
+        let desired = index.desired_for(wanted.iter(), |e| e);
+        assert_eq!(desired.len(), 2);
+        assert!(desired.iter().all(|d| d.endpoint.name.as_str() == "x.example.com"));
+    }
+
+    #[test]
+    fn relist_removes_missing_objects_and_marks_sync() {
+        let mut index = DesiredIndex::new();
+        let kinds = [ResourceKind::Ingress].into();
+        assert!(!index.is_synced(&kinds));
+        index.replace_kind(
+            ResourceKind::Ingress,
+            vec![
+                outcome("a", &["a.example.com"], "192.0.2.1"),
+                outcome("b", &["b.example.com"], "192.0.2.2"),
+            ],
+        );
+        assert!(index.is_synced(&kinds));
+        dirty(&mut index);
+        index.replace_kind(
+            ResourceKind::Ingress,
+            vec![outcome("a", &["a.example.com"], "192.0.2.1")],
+        );
+        assert_eq!(dirty(&mut index), ["b.example.com"]);
+        assert_eq!(index.len(), 1);
+    }
+}

@@ -1,0 +1,407 @@
+//! `zonesync run`: the in-cluster controller.
+//!
+//! Watches feed the [`index::DesiredIndex`]; each event marks the DNS names it touches dirty.
+//! The reconcile loop waits until every watch delivered its initial list (never planning from a
+//! half view), then plans and applies only the dirty names against the cached zones
+//! ([`store::ZoneStore`]), gathering a burst of events into one apply. A drift pass re-reads the
+//! provider every `--interval` and repairs what changed by hand. With leader election only the
+//! Lease holder writes; standbys keep their watches warm.
+
+pub mod events;
+pub mod index;
+pub mod leader;
+pub mod metrics;
+pub mod reconcile;
+pub mod store;
+pub mod watch;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::{Notify, watch as watch_channel};
+use tokio_util::sync::CancellationToken;
+use zonesync_core::{Change, Provider};
+
+use crate::apply::ApplyMode;
+use crate::config::{RunConfig, SourceMode};
+use events::EventSink;
+use index::DesiredIndex;
+use metrics::{ChangeLabels, Health, InstrumentedProvider, Metrics, ReconcileLabels};
+use reconcile::{ReconcileReport, Reconciler, lock};
+
+/// Shared state between the watches, the reconcile loop and the HTTP server.
+pub struct Shared {
+    /// Desired state.
+    pub index: Mutex<DesiredIndex>,
+    /// Woken when names become dirty.
+    pub dirty: Notify,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Readiness.
+    pub health: Arc<Health>,
+}
+
+/// Runs the controller until SIGTERM/SIGINT.
+///
+/// Fails when the Kubernetes client, the provider or the metrics server cannot be set up.
+pub async fn run(config: RunConfig) -> anyhow::Result<()> {
+    let kubeconfig = match &config.common.source_mode {
+        SourceMode::Cluster { kubeconfig } => kubeconfig.clone(),
+        SourceMode::Manifests(_) => None,
+    };
+    let client = crate::cluster::client(kubeconfig.as_deref()).await?;
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::new(config.readiness_max_sync_age));
+    let provider = config
+        .common
+        .provider
+        .build()
+        .await
+        .context("cannot open the provider")?;
+    let provider: Arc<dyn Provider> =
+        Arc::new(InstrumentedProvider::new(provider, metrics.clone()));
+    let shared = Arc::new(Shared {
+        index: Mutex::new(DesiredIndex::new()),
+        dirty: Notify::new(),
+        metrics: metrics.clone(),
+        health: health.clone(),
+    });
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+
+    let server = {
+        let token = shutdown.clone();
+        metrics::serve(config.metrics_address, metrics.clone(), health.clone(), async move {
+            token.cancelled().await
+        })
+        .await
+        .with_context(|| format!("cannot listen on {}", config.metrics_address))?
+    };
+
+    let watches = watch::spawn_all(
+        client.clone(),
+        &config.common.source,
+        config.watch_list,
+        shared.clone(),
+        shutdown.clone(),
+    );
+
+    let (mut leader, leader_task) = match &config.leader {
+        Some(lease) => {
+            let (receiver, task) = leader::spawn(client.clone(), lease.clone(), shutdown.clone());
+            (receiver, Some(task))
+        }
+        None => {
+            let (sender, receiver) = watch_channel::channel(true);
+            // Keep the sender alive for the whole run: a lone instance always leads.
+            std::mem::forget(sender);
+            (receiver, None)
+        }
+    };
+
+    let (sink, events_task) = if config.events && !config.dry_run {
+        let instance = config.leader.as_ref().map(|l| l.identity.clone());
+        let (sink, task) = events::spawn(client.clone(), instance);
+        (sink, Some(task))
+    } else {
+        (EventSink::disabled(), None)
+    };
+
+    let mode = if config.dry_run {
+        ApplyMode::DryRun
+    } else {
+        ApplyMode::Apply
+    };
+    let mut reconciler = Reconciler::new(
+        provider.clone(),
+        config.common.registry.clone(),
+        config.common.plan.clone(),
+        mode,
+    );
+    let result = reconcile_loop(
+        &config,
+        &shared,
+        &mut reconciler,
+        &mut leader,
+        &sink,
+        provider.name(),
+        shutdown.clone(),
+    )
+    .await;
+
+    shutdown.cancel();
+    if let Some(task) = leader_task {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+    for task in watches {
+        task.abort();
+    }
+    drop(sink);
+    if let Some(task) = events_task {
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+    tracing::info!("zonesync stopped");
+    result
+}
+
+fn spawn_signal_handler(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; shutting down"),
+            _ = terminate => tracing::info!("SIGTERM received; shutting down"),
+        }
+        shutdown.cancel();
+    });
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Event,
+    Drift,
+}
+
+async fn reconcile_loop(
+    config: &RunConfig,
+    shared: &Shared,
+    reconciler: &mut Reconciler,
+    leader: &mut watch_channel::Receiver<bool>,
+    sink: &EventSink,
+    provider_name: &str,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let kinds = config.common.source.kinds.clone();
+    // Never plan from a half view: wait for every initial list.
+    loop {
+        if lock(&shared.index).is_synced(&kinds) {
+            break;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = shared.dirty.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    shared.health.set_synced(true);
+    tracing::info!(objects = lock(&shared.index).len(), "initial lists complete");
+
+    let mut next_drift = Instant::now();
+    let mut retry_at: Option<Instant> = None;
+    let mut failures: u32 = 0;
+    let mut was_leader = false;
+    loop {
+        let is_leader = *leader.borrow();
+        shared.health.set_leader(is_leader);
+        shared.metrics.leader.set(i64::from(is_leader));
+        if is_leader && !was_leader {
+            // A new term starts from a fresh read of the provider.
+            next_drift = Instant::now();
+        }
+        if !is_leader && was_leader {
+            reconciler.unload();
+        }
+        was_leader = is_leader;
+
+        if !is_leader {
+            // Standby: keep the index warm; the next leader term plans everything anyway.
+            lock(&shared.index).take_dirty();
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = leader.changed() => {}
+                _ = shared.dirty.notified() => {}
+            }
+            continue;
+        }
+
+        let now = Instant::now();
+        let due = [Some(next_drift), retry_at].into_iter().flatten().min();
+        let has_dirty = lock(&shared.index).has_dirty();
+        let trigger = if now >= next_drift {
+            Some(Trigger::Drift)
+        } else if has_dirty && retry_at.is_none_or(|at| now >= at) {
+            Some(Trigger::Event)
+        } else {
+            None
+        };
+        let Some(trigger) = trigger else {
+            let sleep_until = due.unwrap_or(now + config.interval);
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = leader.changed() => {}
+                _ = shared.dirty.notified() => {
+                    // Gather the burst into one apply.
+                    tokio::time::sleep(config.debounce).await;
+                }
+                _ = tokio::time::sleep_until(sleep_until.into()) => {}
+            }
+            continue;
+        };
+
+        let work = async {
+            match trigger {
+                Trigger::Drift => {
+                    let (_, since) = lock(&shared.index).take_dirty();
+                    (reconciler.reconcile_all(&shared.index, true).await, Default::default(), since)
+                }
+                Trigger::Event => {
+                    let (names, since) = lock(&shared.index).take_dirty();
+                    (reconciler.reconcile_names(&shared.index, &names).await, names, since)
+                }
+            }
+        };
+        let mut work = std::pin::pin!(work);
+        let (result, names, since) = tokio::select! {
+            result = &mut work => result,
+            _ = shutdown.cancelled() => {
+                tracing::info!(grace = ?config.shutdown_grace, "shutdown requested; letting the apply in flight finish");
+                match tokio::time::timeout(config.shutdown_grace, &mut work).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::warn!("apply in flight abandoned at shutdown; the next start re-reads the provider");
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        let label = ReconcileLabels {
+            trigger: if trigger == Trigger::Drift { "drift" } else { "event" }.into(),
+            result: String::new(),
+        };
+        match result {
+            Ok(report) => {
+                let success = report.is_success();
+                record(shared, provider_name, &report, since, &label, success);
+                sink.emit(events::events_for(&report, &*lock(&shared.index)));
+                log_report(&report, trigger);
+                if trigger == Trigger::Drift {
+                    next_drift = Instant::now() + config.interval;
+                }
+                if success {
+                    failures = 0;
+                    retry_at = None;
+                } else {
+                    failures += 1;
+                    lock(&shared.index).restore_dirty(names, since);
+                    let delay = backoff(failures);
+                    retry_at = Some(Instant::now() + delay);
+                    if trigger == Trigger::Drift {
+                        next_drift = Instant::now() + delay;
+                    }
+                    shared.health.record_failure(report.outcome.to_string());
+                }
+            }
+            Err(error) => {
+                failures += 1;
+                let message = crate::apply::error_chain(&error);
+                tracing::error!(error = %message, "cannot read the provider; will retry");
+                shared
+                    .metrics
+                    .reconciles
+                    .get_or_create(&ReconcileLabels {
+                        result: "failure".into(),
+                        ..label
+                    })
+                    .inc();
+                shared.health.record_failure(message);
+                lock(&shared.index).restore_dirty(names, since);
+                let delay = backoff(failures);
+                retry_at = Some(Instant::now() + delay);
+                next_drift = next_drift.max(Instant::now() + delay);
+            }
+        }
+    }
+}
+
+/// Jittered exponential backoff for failed reconciles: 1 s doubling to at most 60 s.
+fn backoff(failures: u32) -> Duration {
+    let base = Duration::from_secs(1) * 2u32.saturating_pow(failures.saturating_sub(1).min(6));
+    let base = base.min(Duration::from_secs(60));
+    let jitter_ms = u64::from(std::process::id() ^ failures) % 250;
+    base + Duration::from_millis(jitter_ms)
+}
+
+fn record(
+    shared: &Shared,
+    provider_name: &str,
+    report: &ReconcileReport,
+    since: Option<Instant>,
+    label: &ReconcileLabels,
+    success: bool,
+) {
+    let metrics = &shared.metrics;
+    metrics
+        .reconciles
+        .get_or_create(&ReconcileLabels {
+            result: if success { "success" } else { "failure" }.into(),
+            ..label.clone()
+        })
+        .inc();
+    for zone in &report.outcome.zones {
+        if zone.error.is_some() {
+            continue;
+        }
+        let Some(plan) = report.plan.zones.iter().find(|z| z.zone.id == zone.zone.id) else {
+            continue;
+        };
+        let rejected: std::collections::HashSet<_> =
+            zone.rejected.iter().map(|r| &r.subject).collect();
+        for row in &plan.rows {
+            if row.changes.first().is_some_and(|c| rejected.contains(&c.key())) {
+                continue;
+            }
+            for change in &row.changes {
+                metrics
+                    .changes_applied
+                    .get_or_create(&ChangeLabels {
+                        action: change.action().into(),
+                        provider: provider_name.into(),
+                    })
+                    .inc();
+            }
+        }
+    }
+    metrics.conflicts.set(report.plan.conflicts.len() as i64);
+    metrics.skipped_inputs.set(report.plan.skipped.len() as i64);
+    metrics
+        .indexed_objects
+        .set(lock(&shared.index).len() as i64);
+    if success {
+        metrics.record_success();
+        shared.health.record_success();
+        if let Some(since) = since
+            && report.plan.has_changes()
+        {
+            metrics
+                .event_to_apply_seconds
+                .observe(since.elapsed().as_secs_f64());
+        }
+    }
+}
+
+fn log_report(report: &ReconcileReport, trigger: Trigger) {
+    let counts = report.plan.counts();
+    let trigger = if trigger == Trigger::Drift { "drift" } else { "event" };
+    if report.plan.has_changes() {
+        for zone in &report.plan.zones {
+            for change in zone.changes() {
+                let record = change.record();
+                match change {
+                    Change::Delete { reason, .. } => tracing::info!(zone = %zone.zone.name, action = change.action(), record = %record.key(), targets = %record.targets.as_slice().join(","), %reason, "change"),
+                    _ => tracing::info!(zone = %zone.zone.name, action = change.action(), record = %record.key(), targets = %record.targets.as_slice().join(","), resource = record.resource().unwrap_or("?"), "change"),
+                }
+            }
+        }
+        tracing::info!(trigger, create = counts.create, update = counts.update, delete = counts.delete, success = report.is_success(), "reconciled");
+    } else {
+        tracing::debug!(trigger, "reconciled; nothing to change");
+    }
+}

@@ -1,0 +1,179 @@
+//! The controller's copy of each zone's records: read from the provider at start and on every
+//! drift pass, patched after zonesync's own successful writes, so an event never costs a
+//! provider read.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Instant;
+
+use zonesync_core::{Change, ChangeGroup, DnsName, Endpoint, Labels, RecordKey, Rejection, Zone};
+
+use crate::registry::Registry;
+
+/// One zone's records, by owner name.
+pub struct ZoneStore {
+    zone: Zone,
+    by_name: HashMap<DnsName, Vec<Endpoint>>,
+    stale: bool,
+    loaded_at: Instant,
+}
+
+impl ZoneStore {
+    /// A store holding `records` as just read from the provider.
+    pub fn new(zone: Zone, records: Vec<Endpoint>) -> Self {
+        let mut by_name: HashMap<DnsName, Vec<Endpoint>> = HashMap::new();
+        for record in records {
+            by_name.entry(record.name.clone()).or_default().push(record);
+        }
+        Self {
+            zone,
+            by_name,
+            stale: false,
+            loaded_at: Instant::now(),
+        }
+    }
+
+    /// The zone.
+    pub fn zone(&self) -> &Zone {
+        &self.zone
+    }
+
+    /// When the records were read from the provider.
+    pub fn loaded_at(&self) -> Instant {
+        self.loaded_at
+    }
+
+    /// True when a write failed or was refused, so the copy may be wrong: read the zone again
+    /// before planning it.
+    pub fn is_stale(&self) -> bool {
+        self.stale
+    }
+
+    /// Marks the copy as possibly wrong.
+    pub fn mark_stale(&mut self) {
+        self.stale = true;
+    }
+
+    /// Number of RRsets held.
+    pub fn len(&self) -> usize {
+        self.by_name.values().map(Vec::len).sum()
+    }
+
+    /// True when the zone holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// Every record.
+    pub fn all(&self) -> Vec<Endpoint> {
+        self.by_name.values().flatten().cloned().collect()
+    }
+
+    /// The records at `names` and every ownership marker that can belong to them.
+    pub fn records_for(&self, names: &BTreeSet<DnsName>, registry: &Registry) -> Vec<Endpoint> {
+        let mut wanted: HashSet<DnsName> = HashSet::new();
+        for name in names {
+            wanted.insert(name.clone());
+            wanted.extend(registry.marker_names_for(name));
+        }
+        wanted
+            .iter()
+            .filter_map(|name| self.by_name.get(name))
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// Applies the groups the provider accepted to the copy; groups it rejected leave the copy
+    /// stale.
+    pub fn patch(&mut self, groups: &[ChangeGroup], rejected: &[Rejection]) {
+        let refused: HashSet<&RecordKey> = rejected.iter().map(|r| &r.subject).collect();
+        if !rejected.is_empty() {
+            self.stale = true;
+        }
+        for group in groups.iter().filter(|g| !refused.contains(&g.subject)) {
+            for change in &group.changes {
+                match change {
+                    Change::Create { record } => self.insert(record),
+                    Change::Update { old, new } => {
+                        self.remove(&old.key());
+                        self.insert(new);
+                    }
+                    Change::Delete { old, .. } => self.remove(&old.key()),
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, record: &Endpoint) {
+        let mut stored = record.clone();
+        stored.labels = Labels::new();
+        let entry = self.by_name.entry(stored.name.clone()).or_default();
+        entry.retain(|existing| existing.key() != stored.key());
+        entry.push(stored);
+    }
+
+    fn remove(&mut self, key: &RecordKey) {
+        if let Some(entry) = self.by_name.get_mut(&key.name) {
+            entry.retain(|existing| existing.key() != *key);
+            if entry.is_empty() {
+                self.by_name.remove(&key.name);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::RegistryConfig;
+    use crate::testing::{a, name, txt, zone};
+    use zonesync_core::DeleteReason;
+
+    #[test]
+    fn finds_records_and_their_markers_by_name() {
+        let registry = Registry::new(RegistryConfig::default()).unwrap();
+        let store = ZoneStore::new(
+            zone("example.com"),
+            vec![
+                a("www.example.com", ["192.0.2.1"]),
+                txt("a-www.example.com", "heritage=external-dns,external-dns/owner=default"),
+                a("other.example.com", ["192.0.2.2"]),
+            ],
+        );
+        let found = store.records_for(&[name("www.example.com")].into(), &registry);
+        let names: BTreeSet<String> = found.iter().map(|r| r.name.to_string()).collect();
+        assert_eq!(
+            names,
+            ["a-www.example.com".to_string(), "www.example.com".to_string()].into()
+        );
+    }
+
+    #[test]
+    fn patch_applies_accepted_groups_only() {
+        let mut store = ZoneStore::new(zone("example.com"), vec![a("old.example.com", ["192.0.2.9"])]);
+        let create = ChangeGroup {
+            subject: a("new.example.com", ["192.0.2.1"]).key(),
+            changes: vec![Change::Create {
+                record: a("new.example.com", ["192.0.2.1"]),
+            }],
+        };
+        let delete = ChangeGroup {
+            subject: a("old.example.com", ["192.0.2.9"]).key(),
+            changes: vec![Change::Delete {
+                old: a("old.example.com", ["192.0.2.9"]),
+                reason: DeleteReason::NoLongerDesired,
+            }],
+        };
+        let refused = Rejection {
+            subject: delete.subject.clone(),
+            message: "no".into(),
+        };
+        store.patch(&[create, delete], &[refused]);
+        let names: BTreeSet<String> = store.all().iter().map(|r| r.name.to_string()).collect();
+        assert_eq!(
+            names,
+            ["new.example.com".to_string(), "old.example.com".to_string()].into()
+        );
+        assert!(store.is_stale());
+    }
+}

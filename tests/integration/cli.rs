@@ -1,0 +1,345 @@
+//! The binary end to end with the zone-file provider and manifest source: the demo, exit
+//! codes, output formats, configuration errors.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{Run, ingress_manifest, repo_root, run, write, zonesync};
+
+/// A copy of the demo zones in a temp dir.
+fn demo_zones() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let source = repo_root().join("deploy/examples/zones");
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+fn demo_manifests() -> PathBuf {
+    repo_root().join("deploy/examples/manifests")
+}
+
+fn plan_args(manifests: &Path, zones: &Path) -> Vec<String> {
+    vec![
+        "--source".into(),
+        "manifest".into(),
+        "--manifest".into(),
+        manifests.display().to_string(),
+        "--provider".into(),
+        "zonefile".into(),
+        "--zonefile-dir".into(),
+        zones.display().to_string(),
+    ]
+}
+
+fn zonesync_with(command: &str, manifests: &Path, zones: &Path, extra: &[&str]) -> Run {
+    run(zonesync()
+        .arg(command)
+        .args(plan_args(manifests, zones))
+        .args(extra))
+}
+
+#[test]
+fn demo_plan_shows_every_kind_of_outcome() {
+    let zones = demo_zones();
+    let before = std::fs::read_to_string(zones.path().join("example.com.zone")).unwrap();
+    let plan = zonesync_with("plan", &demo_manifests(), zones.path(), &[]);
+    assert_eq!(plan.code, 2, "{}", plan.both());
+    let out = &plan.stdout;
+    assert!(out.contains("Zone example.com"), "{out}");
+    assert!(
+        out.contains("+ www.example.com A 192.0.2.10 (ttl 300)  ← ingress/shop/web"),
+        "{out}"
+    );
+    assert!(
+        out.contains("~ api.example.com CNAME old-lb.example.net → a1b2c3.lb.example.net"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- old-promo.example.com A 192.0.2.99  (ingress/shop/promo no longer exists)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("! shop.example.com: wanted by ingress/shop/storefront-v2 and ingress/shop/web; ingress/shop/web keeps it (created first)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ingress/ops/status-page: skipped host name: metadata.annotations[external-dns.kubernetes.io/hostname] = \"bad_host!.example.com\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 5 to create, 1 to update, 1 to delete."),
+        "{out}"
+    );
+    assert!(!out.contains("cache.example.com"), "ClusterIP services publish nothing");
+    let after = std::fs::read_to_string(zones.path().join("example.com.zone")).unwrap();
+    assert_eq!(before, after, "plan never writes");
+}
+
+#[test]
+fn sync_then_plan_is_empty_and_foreign_records_stay() {
+    let zones = demo_zones();
+    let sync = zonesync_with("sync", &demo_manifests(), zones.path(), &[]);
+    assert_eq!(sync.code, 0, "{}", sync.both());
+    assert!(sync.stdout.contains("Applied: 5 created, 1 updated, 1 deleted."));
+    let plan = zonesync_with("plan", &demo_manifests(), zones.path(), &[]);
+    assert_eq!(plan.code, 0, "{}", plan.both());
+    assert!(plan.stdout.contains("No changes. DNS is up to date."));
+
+    let zone = std::fs::read_to_string(zones.path().join("example.com.zone")).unwrap();
+    for kept in [
+        "legacy       3600 IN A     198.51.100.7",
+        "@            3600 IN MX    10 mail.example.com.",
+        "api           300 IN CNAME a1b2c3.lb.example.net.",
+        "a-www         300 IN TXT   \"heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/shop/web\"",
+    ] {
+        assert!(zone.contains(kept), "missing {kept:?} in\n{zone}");
+    }
+    assert!(!zone.contains("old-promo"), "{zone}");
+    assert!(!zone.contains("192.0.2.20"), "the conflict loser is not published");
+    assert!(zone.contains("2025010102"), "serial bumped once:\n{zone}");
+
+    // A second sync changes nothing, not even the serial.
+    let again = zonesync_with("sync", &demo_manifests(), zones.path(), &[]);
+    assert_eq!(again.code, 0, "{}", again.both());
+    let unchanged = std::fs::read_to_string(zones.path().join("example.com.zone")).unwrap();
+    assert_eq!(zone, unchanged);
+}
+
+#[test]
+fn external_dns_records_are_adopted_with_zero_changes() {
+    let zones = tempfile::tempdir().unwrap();
+    // Exactly what external-dns (owner "default") writes for these two objects.
+    write(
+        zones.path(),
+        "example.org.zone",
+        r#"$ORIGIN example.org.
+@ 3600 IN SOA ns.example.org. admin.example.org. 1 7200 3600 1209600 300
+@ 3600 IN NS ns.example.org.
+ns 3600 IN A 192.0.2.1
+app 300 IN A 203.0.113.5
+a-app 300 IN TXT "heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/app"
+api 300 IN CNAME lb-42.elb.example.net.
+cname-api 300 IN TXT "heritage=external-dns,external-dns/owner=default,external-dns/resource=service/default/api"
+"#,
+    );
+    let manifests = tempfile::tempdir().unwrap();
+    write(
+        manifests.path(),
+        "app.yaml",
+        &ingress_manifest("default", "app", &["app.example.org"], &["203.0.113.5"]),
+    );
+    write(
+        manifests.path(),
+        "api.yaml",
+        r#"apiVersion: v1
+kind: Service
+metadata:
+  name: api
+  annotations:
+    external-dns.alpha.kubernetes.io/hostname: api.example.org
+spec:
+  type: LoadBalancer
+status:
+  loadBalancer:
+    ingress:
+      - hostname: lb-42.elb.example.net
+"#,
+    );
+    let plan = zonesync_with("plan", manifests.path(), zones.path(), &[]);
+    assert_eq!(plan.code, 0, "{}", plan.both());
+    assert!(plan.stdout.contains("No changes"), "{}", plan.both());
+}
+
+#[test]
+fn json_output_is_the_documented_schema() {
+    let zones = demo_zones();
+    let plan = zonesync_with("plan", &demo_manifests(), zones.path(), &["--output", "json"]);
+    assert_eq!(plan.code, 2, "{}", plan.both());
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["has_changes"], true);
+    assert_eq!(json["summary"]["create"], 5);
+    assert_eq!(json["summary"]["update"], 1);
+    assert_eq!(json["summary"]["delete"], 1);
+    let changes = json["zones"][0]["changes"].as_array().unwrap();
+    let delete = changes
+        .iter()
+        .find(|c| c["action"] == "delete")
+        .unwrap();
+    assert_eq!(delete["name"], "old-promo.example.com");
+    assert_eq!(delete["type"], "A");
+    assert_eq!(delete["reason"]["code"], "resource_gone");
+    assert_eq!(delete["reason"]["resource"], "ingress/shop/promo");
+    assert_eq!(delete["old"]["targets"][0], "192.0.2.99");
+    let update = changes
+        .iter()
+        .find(|c| c["action"] == "update")
+        .unwrap();
+    assert_eq!(update["fields"][0], "targets");
+    assert_eq!(update["new"]["targets"][0], "a1b2c3.lb.example.net");
+    let markers = json["zones"][0]["markers"].as_array().unwrap();
+    assert!(markers.iter().any(|m| m["name"] == "a-www.example.com"));
+    assert_eq!(json["conflicts"][0]["code"], "claimed_first");
+    assert_eq!(json["conflicts"][0]["winner"], "ingress/shop/web");
+    assert_eq!(json["skipped"][0]["resource"], "ingress/ops/status-page");
+    assert_eq!(json["skipped"][0]["scope"], "hostname");
+}
+
+#[test]
+fn markdown_output_is_a_table() {
+    let zones = demo_zones();
+    let plan = zonesync_with(
+        "plan",
+        &demo_manifests(),
+        zones.path(),
+        &["--output", "markdown"],
+    );
+    assert_eq!(plan.code, 2, "{}", plan.both());
+    assert!(plan.stdout.contains("| | Zone | Record | Change | Why |"));
+    assert!(plan.stdout.contains(
+        "| ➖ | example.com | `old-promo.example.com A` | 192.0.2.99 | ingress/shop/promo no longer exists |"
+    ), "{}", plan.stdout);
+    assert!(plan.stdout.contains("**Plan: 5 to create, 1 to update, 1 to delete.**"));
+}
+
+#[test]
+fn upsert_only_never_deletes() {
+    let zones = demo_zones();
+    let sync = zonesync_with(
+        "sync",
+        &demo_manifests(),
+        zones.path(),
+        &["--policy", "upsert-only"],
+    );
+    assert_eq!(sync.code, 0, "{}", sync.both());
+    let zone = std::fs::read_to_string(zones.path().join("example.com.zone")).unwrap();
+    assert!(zone.contains("old-promo"), "{zone}");
+    assert!(zone.contains("a-old-promo"), "{zone}");
+}
+
+#[test]
+fn another_owner_id_touches_nothing_of_default() {
+    let zones = demo_zones();
+    let plan = zonesync_with(
+        "plan",
+        &demo_manifests(),
+        zones.path(),
+        &["--txt-owner-id", "cluster-b", "--output", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let changes = json["zones"][0]["changes"].as_array().unwrap();
+    assert!(
+        changes.iter().all(|c| c["action"] == "create"),
+        "cluster-b may only create: {changes:?}"
+    );
+    assert!(
+        json["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == "foreign_record" && c["name"] == "api.example.com")
+    );
+}
+
+#[test]
+fn flags_come_from_the_environment() {
+    let zones = demo_zones();
+    let plan = run(zonesync()
+        .arg("plan")
+        .env("ZONESYNC_SOURCE", "manifest")
+        .env("ZONESYNC_MANIFEST", demo_manifests())
+        .env("ZONESYNC_PROVIDER", "zonefile")
+        .env("ZONESYNC_ZONEFILE_DIR", zones.path())
+        .env("ZONESYNC_DOMAIN_FILTER", "api.example.com,old-promo.example.com")
+        .env("ZONESYNC_OUTPUT", "json"));
+    assert_eq!(plan.code, 2, "{}", plan.both());
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(json["summary"]["create"], 0);
+    assert_eq!(json["summary"]["update"], 1);
+    assert_eq!(json["summary"]["delete"], 1);
+}
+
+#[test]
+fn invalid_configuration_is_one_clear_error() {
+    let zones = demo_zones();
+    let cases: [(&[&str], &str); 6] = [
+        (&["--txt-prefix", "p-", "--txt-suffix=-s"], "mutually exclusive"),
+        (&["--policy", "yolo"], "unknown policy \"yolo\""),
+        (&["--managed-record-types", "A,B C"], "--managed-record-types"),
+        (&["--label-filter", "app in (a"], "--label-filter"),
+        (&["--domain-filter", "bad!domain"], "--domain-filter \"bad!domain\""),
+        (&["--annotation-prefix", "nope"], "must end with '/'"),
+    ];
+    for (extra, expected) in cases {
+        let result = zonesync_with("plan", &demo_manifests(), zones.path(), extra);
+        assert_eq!(result.code, 1, "{extra:?}: {}", result.both());
+        assert!(
+            result.stderr.contains(expected),
+            "{extra:?}: expected {expected:?} in {}",
+            result.both()
+        );
+    }
+    let missing = run(zonesync().args([
+        "plan",
+        "--source",
+        "manifest",
+        "--provider",
+        "zonefile",
+        "--zonefile-dir",
+        "/nonexistent",
+    ]));
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("--source manifest needs at least one --manifest"));
+    let unknown_provider = run(zonesync().args(["plan", "--source", "manifest", "--provider", "bind"]));
+    assert_eq!(unknown_provider.code, 1, "usage errors exit 1, not 2");
+    assert!(unknown_provider.stderr.contains("invalid value 'bind'"));
+}
+
+#[test]
+fn broken_manifest_fails_without_touching_dns() {
+    let zones = demo_zones();
+    let before = std::fs::read_to_string(zones.path().join("example.com.zone")).unwrap();
+    let manifests = tempfile::tempdir().unwrap();
+    write(
+        manifests.path(),
+        "good.yaml",
+        &ingress_manifest("default", "app", &["app.example.com"], &["192.0.2.5"]),
+    );
+    std::fs::write(manifests.path().join("bad.yaml"), b"kind: Ingress\nmetadata: {name: \xff\xfe}\n")
+        .unwrap();
+    let sync = zonesync_with("sync", manifests.path(), zones.path(), &[]);
+    assert_eq!(sync.code, 1, "{}", sync.both());
+    assert!(sync.stderr.contains("bad.yaml is not UTF-8"), "{}", sync.both());
+    let after = std::fs::read_to_string(zones.path().join("example.com.zone")).unwrap();
+    assert_eq!(before, after, "nothing deleted because a manifest was unreadable");
+}
+
+#[test]
+fn rejected_changes_fail_the_sync_and_are_named() {
+    let zones = tempfile::tempdir().unwrap();
+    // A hand-made CNAME sits where an owned A record would go; zonesync must not write and
+    // must say why (a conflict, reported; the sync itself succeeds because nothing failed).
+    write(
+        zones.path(),
+        "example.net.zone",
+        "$ORIGIN example.net.\n@ 3600 IN SOA ns. admin. 1 7200 3600 1209600 300\nweb 300 IN CNAME elsewhere.example.com.\n",
+    );
+    let manifests = tempfile::tempdir().unwrap();
+    write(
+        manifests.path(),
+        "web.yaml",
+        &ingress_manifest("default", "web", &["web.example.net"], &["192.0.2.8"]),
+    );
+    let sync = zonesync_with("sync", manifests.path(), zones.path(), &[]);
+    assert_eq!(sync.code, 0, "{}", sync.both());
+    assert!(
+        sync.stdout.contains("record web.example.net CNAME exists and is not owned by zonesync; left alone"),
+        "{}",
+        sync.both()
+    );
+    let zone = std::fs::read_to_string(zones.path().join("example.net.zone")).unwrap();
+    assert!(zone.contains("elsewhere.example.com"));
+    assert!(!zone.contains("192.0.2.8"));
+}

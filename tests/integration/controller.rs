@@ -1,0 +1,503 @@
+//! `zonesync run` end to end: the fake Kubernetes API server, the real binary, and a zone-file
+//! zone. Watches, incremental applies, watch drops and history expiry, list failures, leader
+//! election, Events, metrics and graceful shutdown.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use zonesync_test_support::kube_api::{FakeApiServer, RequestMatcher, ResourceType, Verb};
+
+use crate::common::{run, write, zonesync};
+
+const ZONE: &str = "$ORIGIN example.com.
+@ 3600 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
+@ 3600 IN NS ns1.example.com.
+ns1 3600 IN A 192.0.2.1
+manual 3600 IN A 198.51.100.7
+";
+
+fn ingress(name: &str, host: &str, ip: Option<&str>) -> Value {
+    let status = match ip {
+        Some(ip) => json!({"loadBalancer": {"ingress": [{"ip": ip}]}}),
+        None => json!({"loadBalancer": {}}),
+    };
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"rules": [{"host": host}]},
+        "status": status,
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A GET over plain HTTP/1.0: (status, body).
+fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+/// Polls `check` every 50 ms until it holds or `timeout` passes.
+async fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+/// A running `zonesync run`, killed on drop.
+struct Controller {
+    child: Option<Child>,
+    metrics: SocketAddr,
+    log: PathBuf,
+}
+
+impl Controller {
+    fn start(kubeconfig: &Path, zones: &Path, log_dir: &Path, extra: &[&str]) -> Self {
+        let port = free_port();
+        let metrics: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let log = log_dir.join(format!("zonesync-{port}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = zonesync()
+            .args(["run", "--source", "ingress", "--source", "service", "--kubeconfig"])
+            .arg(kubeconfig)
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(zones)
+            .args(["--metrics-address", &metrics.to_string()])
+            .args(["--min-event-sync-interval", "20ms", "--log-level", "info"])
+            .args(extra)
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start zonesync run");
+        Self {
+            child: Some(child),
+            metrics,
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn ready(&self) -> Option<(u16, String)> {
+        http_get(self.metrics, "/readyz")
+    }
+
+    fn metrics(&self) -> String {
+        http_get(self.metrics, "/metrics")
+            .map(|(_, body)| body)
+            .unwrap_or_default()
+    }
+
+    fn metric(&self, line_prefix: &str) -> Option<f64> {
+        self.metrics()
+            .lines()
+            .find(|l| l.starts_with(line_prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    }
+
+    async fn wait_ready(&self) {
+        eventually(Duration::from_secs(20), "readiness", || {
+            self.ready().is_some_and(|(status, _)| status == 200)
+        })
+        .await;
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; its exit code.
+    async fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut().unwrap();
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+struct Setup {
+    api: FakeApiServer,
+    zones: tempfile::TempDir,
+    logs: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn new() -> Self {
+        let api = FakeApiServer::builder()
+            .bookmark_interval(Duration::from_millis(200))
+            .start()
+            .await
+            .unwrap();
+        let zones = tempfile::tempdir().unwrap();
+        write(zones.path(), "example.com.zone", ZONE);
+        Self {
+            api,
+            zones,
+            logs: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn zone(&self) -> String {
+        std::fs::read_to_string(self.zones.path().join("example.com.zone")).unwrap()
+    }
+
+    fn controller(&self, extra: &[&str]) -> Controller {
+        Controller::start(&self.api.kubeconfig(), self.zones.path(), self.logs.path(), extra)
+    }
+}
+
+fn has_record(zone: &str, name: &str, value: &str) -> bool {
+    zone.lines()
+        .any(|l| l.split_whitespace().next() == Some(name) && l.contains(value))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingress_lifecycle_is_mirrored_in_the_zone() {
+    let setup = Setup::new().await;
+    setup
+        .api
+        .apply(ingress("web", "www.example.com", Some("192.0.2.10")))
+        .unwrap();
+    let controller = setup.controller(&[]);
+    controller.wait_ready().await;
+    eventually(Duration::from_secs(10), "record and marker created", || {
+        let zone = setup.zone();
+        has_record(&zone, "www", "192.0.2.10")
+            && has_record(&zone, "a-www", "external-dns/resource=ingress/default/web")
+    })
+    .await;
+
+    // A new object: only its name is planned, and it lands quickly.
+    setup
+        .api
+        .apply(ingress("api", "api.example.com", Some("192.0.2.20")))
+        .unwrap();
+    eventually(Duration::from_secs(5), "second record", || {
+        has_record(&setup.zone(), "api", "192.0.2.20")
+    })
+    .await;
+
+    // The load balancer moves.
+    setup
+        .api
+        .apply(ingress("web", "www.example.com", Some("192.0.2.11")))
+        .unwrap();
+    eventually(Duration::from_secs(5), "record updated", || {
+        let zone = setup.zone();
+        has_record(&zone, "www", "192.0.2.11") && !has_record(&zone, "www", "192.0.2.10")
+    })
+    .await;
+
+    // Deleted: record and marker go, the foreign record stays.
+    setup
+        .api
+        .delete(&ResourceType::INGRESS, Some("default"), "web")
+        .unwrap();
+    eventually(Duration::from_secs(5), "record and marker deleted", || {
+        let zone = setup.zone();
+        !has_record(&zone, "www", "192.0.2.11") && !zone.contains("a-www")
+    })
+    .await;
+    let zone = setup.zone();
+    assert!(has_record(&zone, "manual", "198.51.100.7"), "{zone}");
+    assert!(has_record(&zone, "api", "192.0.2.20"), "{zone}");
+
+    // Events on the objects and metrics.
+    let events = setup.api.list(&ResourceType::EVENT, Some("default"));
+    let reasons: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["regarding"]["name"].as_str().unwrap_or("").to_string(),
+                e["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(reasons.contains(&("api".into(), "RecordCreated".into())), "{reasons:?}");
+    assert!(reasons.contains(&("web".into(), "RecordUpdated".into())), "{reasons:?}");
+    let metrics = controller.metrics();
+    assert!(
+        metrics.contains("zonesync_changes_applied_total{action=\"create\",provider=\"zonefile\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("zonesync_leader 1"), "{metrics}");
+    assert!(metrics.contains("zonesync_event_to_apply_seconds_count"), "{metrics}");
+    assert!(
+        controller
+            .metric("zonesync_provider_requests_total{provider=\"zonefile\",operation=\"records\"}")
+            .unwrap()
+            <= 1.0,
+        "events never re-read the zone:\n{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_drops_and_expired_history_cause_no_spurious_deletes() {
+    let setup = Setup::new().await;
+    let objects: Vec<Value> = (0..30)
+        .map(|i| ingress(&format!("app{i}"), &format!("app{i}.example.com"), Some("192.0.2.50")))
+        .collect();
+    setup.api.apply_all(objects).unwrap();
+    let controller = setup.controller(&[]);
+    controller.wait_ready().await;
+    eventually(Duration::from_secs(10), "30 records", || {
+        setup.zone().lines().filter(|l| l.contains("192.0.2.50")).count() == 30
+    })
+    .await;
+
+    for round in 0..5 {
+        setup.api.expire_history();
+        setup.api.drop_watches();
+        if round == 2 {
+            setup
+                .api
+                .apply(ingress("late", "late.example.com", Some("192.0.2.51")))
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    eventually(Duration::from_secs(10), "the object created during the storm", || {
+        has_record(&setup.zone(), "late", "192.0.2.51")
+    })
+    .await;
+    let zone = setup.zone();
+    assert_eq!(
+        zone.lines().filter(|l| l.contains("192.0.2.50")).count(),
+        30,
+        "{zone}"
+    );
+    let deletes = controller
+        .metric("zonesync_changes_applied_total{action=\"delete\"")
+        .unwrap_or(0.0);
+    assert_eq!(deletes, 0.0, "{}", controller.metrics());
+    let relists = setup.api.request_count(&RequestMatcher::verb(Verb::List));
+    assert!(relists > 2, "the watches re-listed ({relists} lists)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_lists_block_planning_and_readiness() {
+    let setup = Setup::new().await;
+    // A record owned for an Ingress that exists: a "no objects" view would delete it.
+    let zone = format!(
+        "{ZONE}web 300 IN A 192.0.2.10\na-web 300 IN TXT \"heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/web\"\n"
+    );
+    write(setup.zones.path(), "example.com.zone", &zone);
+    setup
+        .api
+        .apply(ingress("web", "web.example.com", Some("192.0.2.10")))
+        .unwrap();
+    setup.api.fail_next(
+        RequestMatcher::verb(Verb::List).resource("ingresses"),
+        500,
+        1000,
+    );
+    let controller = setup.controller(&[]);
+    eventually(Duration::from_secs(10), "the list failures", || {
+        setup
+            .api
+            .request_count(&RequestMatcher::verb(Verb::List).resource("ingresses"))
+            >= 2
+    })
+    .await;
+    let (status, body) = controller.ready().expect("readyz answers");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("waiting for the initial list"), "{body}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(setup.zone(), zone, "nothing written while lists fail");
+
+    setup.api.clear_faults();
+    controller.wait_ready().await;
+    // Now the view is complete: the desired record stays, a new one is added.
+    setup
+        .api
+        .apply(ingress("new", "new.example.com", Some("192.0.2.12")))
+        .unwrap();
+    eventually(Duration::from_secs(10), "recovery", || {
+        has_record(&setup.zone(), "new", "192.0.2.12")
+    })
+    .await;
+    assert!(has_record(&setup.zone(), "web", "192.0.2.10"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_leader_writes_and_a_standby_takes_over() {
+    let setup = Setup::new().await;
+    setup
+        .api
+        .apply(ingress("one", "one.example.com", Some("192.0.2.61")))
+        .unwrap();
+    let election = [
+        "--leader-election",
+        "--leader-election-namespace",
+        "zonesync",
+        "--leader-election-lease-duration",
+        "2s",
+    ];
+    let mut first = setup.controller(&election);
+    first.wait_ready().await;
+    eventually(Duration::from_secs(10), "first is leader", || {
+        first.metric("zonesync_leader") == Some(1.0)
+    })
+    .await;
+    let second = setup.controller(&election);
+    second.wait_ready().await;
+    assert_eq!(second.metric("zonesync_leader"), Some(0.0));
+    eventually(Duration::from_secs(10), "record by the leader", || {
+        has_record(&setup.zone(), "one", "192.0.2.61")
+    })
+    .await;
+    let lease = setup
+        .api
+        .get(&ResourceType::LEASE, Some("zonesync"), "zonesync")
+        .expect("lease exists");
+    let holder = lease["spec"]["holderIdentity"].as_str().unwrap().to_string();
+    assert!(holder.ends_with(&format!("-{}", first.pid())), "{holder}");
+
+    // The standby never wrote: only the leader's process logged applies.
+    assert!(!second.log().contains("zone file written"), "{}", second.log());
+
+    // Kill the leader hard: the standby takes over within the lease duration and writes.
+    first.signal("KILL");
+    first.wait_exit(Duration::from_secs(5)).await;
+    eventually(Duration::from_secs(15), "standby takes over", || {
+        second.metric("zonesync_leader") == Some(1.0)
+    })
+    .await;
+    setup
+        .api
+        .apply(ingress("two", "two.example.com", Some("192.0.2.62")))
+        .unwrap();
+    eventually(Duration::from_secs(10), "record by the new leader", || {
+        has_record(&setup.zone(), "two", "192.0.2.62")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_releases_the_lease_and_exits_zero() {
+    let setup = Setup::new().await;
+    let mut controller = setup.controller(&[
+        "--leader-election",
+        "--leader-election-namespace",
+        "zonesync",
+        "--leader-election-lease-duration",
+        "30s",
+    ]);
+    controller.wait_ready().await;
+    eventually(Duration::from_secs(10), "leader", || {
+        controller.metric("zonesync_leader") == Some(1.0)
+    })
+    .await;
+    controller.signal("TERM");
+    let code = controller.wait_exit(Duration::from_secs(10)).await;
+    assert_eq!(code, Some(0), "{}", controller.log());
+    let lease = setup
+        .api
+        .get(&ResourceType::LEASE, Some("zonesync"), "zonesync")
+        .unwrap();
+    assert!(
+        lease["spec"]["holderIdentity"].is_null(),
+        "lease released: {lease}"
+    );
+    assert!(controller.log().contains("released the lease"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_sync_read_the_cluster_once() {
+    let setup = Setup::new().await;
+    setup
+        .api
+        .apply(ingress("web", "www.example.com", Some("192.0.2.10")))
+        .unwrap();
+    setup
+        .api
+        .apply(json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "api", "namespace": "shop",
+                         "annotations": {"external-dns.kubernetes.io/hostname": "api.example.com"}},
+            "spec": {"type": "LoadBalancer"},
+            "status": {"loadBalancer": {"ingress": [{"hostname": "lb.example.net"}]}}
+        }))
+        .unwrap();
+    let kubeconfig = setup.api.kubeconfig();
+    let args = |command: &str| {
+        let mut c = zonesync();
+        c.args([command, "--source", "ingress", "--source", "service", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(setup.zones.path());
+        c
+    };
+    let plan = tokio::task::block_in_place(|| run(&mut args("plan")));
+    assert_eq!(plan.code, 2, "{}", plan.both());
+    assert!(plan.stdout.contains("+ www.example.com A 192.0.2.10"), "{}", plan.both());
+    assert!(
+        plan.stdout.contains("+ api.example.com CNAME lb.example.net"),
+        "{}",
+        plan.both()
+    );
+    let namespaced = tokio::task::block_in_place(|| run(zonesync()
+        .args(["plan", "--source", "ingress", "--namespace", "other", "--kubeconfig"])
+        .arg(setup.api.kubeconfig())
+        .args(["--provider", "zonefile", "--zonefile-dir"])
+        .arg(setup.zones.path())));
+    assert_eq!(namespaced.code, 0, "{}", namespaced.both());
+
+    setup.api.fail_next(RequestMatcher::verb(Verb::List), 500, 1);
+    let failed = tokio::task::block_in_place(|| run(zonesync()
+        .args(["sync", "--source", "ingress", "--kubeconfig"])
+        .arg(setup.api.kubeconfig())
+        .args(["--provider", "zonefile", "--zonefile-dir"])
+        .arg(setup.zones.path())));
+    assert_eq!(failed.code, 1, "{}", failed.both());
+    assert!(failed.stderr.contains("cannot list ingresses"), "{}", failed.both());
+    assert!(!setup.zone().contains("www"), "nothing written after a failed list");
+}

@@ -1,0 +1,9 @@
+//! zonesync's integration tests: the real binary against real peers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod common;
+mod controller;
+mod kube;
+mod rfc2136;
+mod route53;
