@@ -281,6 +281,9 @@ pub struct CommonArgs {
     )]
     pub txt_wildcard_replacement: Option<String>,
 
+    /// Validate the flags and environment, print the resulting configuration and exit (0 when valid).
+    #[arg(long, env = "ZONESYNC_CHECK_CONFIG", help_heading = "Logging")]
+    pub check_config: bool,
     /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
     #[arg(
         long,

@@ -88,6 +88,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Plan(args) => {
             let config = Config::from_args(&args.common)?;
+            if args.common.check_config {
+                println!("configuration is valid:\n{config:#?}");
+                return Ok(EXIT_OK);
+            }
             let provider = config
                 .provider
                 .build()
@@ -103,11 +107,19 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Run(args) => {
             let config = crate::config::RunConfig::from_args(&args)?;
+            if args.common.check_config {
+                println!("configuration is valid:\n{config:#?}");
+                return Ok(EXIT_OK);
+            }
             crate::controller::run(config).await?;
             Ok(EXIT_OK)
         }
         Command::Sync(args) => {
             let config = Config::from_args(&args.common)?;
+            if args.common.check_config {
+                println!("configuration is valid:\n{config:#?}");
+                return Ok(EXIT_OK);
+            }
             let provider = config
                 .provider
                 .build()

@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod controller;
+mod deploy;
 mod kube;
 mod rfc2136;
 mod route53;

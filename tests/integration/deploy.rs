@@ -1,0 +1,540 @@
+//! Keeps `deploy/` honest without a cluster: every manifest parses into its Kubernetes type
+//! without losing a field, the kustomizations point at files that exist, the RBAC rules are
+//! exactly the API calls zonesync makes, and the container arguments and settings are accepted
+//! by the binary's own parser.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{Container, Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
+use serde_json::Value;
+use zonesync::cluster::API_ACCESS;
+use zonesync_test_support::kube_api::{FakeApiServer, ResourceType, Verb};
+
+use crate::common::{repo_root, run, write, zonesync};
+
+fn deploy_dir() -> PathBuf {
+    repo_root().join("deploy")
+}
+
+/// Every whole manifest under deploy/ (examples, kustomizations and patches aside):
+/// (file, document).
+fn manifests() -> Vec<(PathBuf, Value)> {
+    let patches = patch_files();
+    let mut found = Vec::new();
+    collect(&deploy_dir(), &mut found);
+    found.retain(|(path, _)| !patches.contains(path));
+    found
+}
+
+/// Every kustomization file under deploy/.
+fn kustomizations() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![deploy_dir()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().unwrap() == "kustomization.yaml" {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn kustomization(path: &Path) -> Value {
+    serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Files used as patches by some kustomization.
+fn patch_files() -> BTreeSet<PathBuf> {
+    let mut patches = BTreeSet::new();
+    for path in kustomizations() {
+        let value = kustomization(&path);
+        for patch in value["patches"].as_array().into_iter().flatten() {
+            patches.insert(path.parent().unwrap().join(patch["path"].as_str().unwrap()));
+        }
+    }
+    patches
+}
+
+/// Strategic-merge-style overlay: maps merge, lists of named objects merge by name, anything
+/// else is replaced.
+fn merge(base: &mut Value, patch: &Value) {
+    match (base, patch) {
+        (Value::Object(base), Value::Object(patch)) => {
+            for (key, value) in patch {
+                merge(base.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+        (Value::Array(base), Value::Array(patch))
+            if patch.iter().all(|item| item.get("name").is_some()) =>
+        {
+            for item in patch {
+                match base.iter_mut().find(|b| b.get("name") == item.get("name")) {
+                    Some(existing) => merge(existing, item),
+                    None => base.push(item.clone()),
+                }
+            }
+        }
+        (base, patch) => *base = patch.clone(),
+    }
+}
+
+#[test]
+fn patches_apply_to_the_workloads_they_target() {
+    let manifests = manifests();
+    let patches = patch_files();
+    assert!(patches.len() >= 3, "{patches:?}");
+    for path in patches {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let patch: Value = serde_saphyr::from_str(&text).unwrap();
+        let kind = patch["kind"].as_str().unwrap();
+        let name = patch["metadata"]["name"].as_str().unwrap();
+        let (_, base) = manifests
+            .iter()
+            .find(|(_, v)| v["kind"] == kind && v["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{}: no {kind} {name} to patch", path.display()));
+        let mut merged = base.clone();
+        merge(&mut merged, &patch);
+        match kind {
+            "Deployment" => drop(round_trip::<Deployment>(&path, &merged)),
+            "CronJob" => drop(round_trip::<CronJob>(&path, &merged)),
+            "ServiceAccount" => drop(round_trip::<ServiceAccount>(&path, &merged)),
+            other => panic!("{}: unexpected patch of {other}", path.display()),
+        }
+        // A patch must change the existing container, not add a second one.
+        let containers = |v: &Value| {
+            ["/spec/template/spec/containers", "/spec/jobTemplate/spec/template/spec/containers"]
+                .iter()
+                .find_map(|p| v.pointer(p))
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+        };
+        assert_eq!(
+            containers(&merged),
+            containers(base),
+            "{}: the patch adds a container",
+            path.display()
+        );
+    }
+}
+
+fn collect(dir: &Path, found: &mut Vec<(PathBuf, Value)>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            if path.file_name().unwrap() != "examples" {
+                collect(&path, found);
+            }
+            continue;
+        }
+        let is_yaml = path.extension().is_some_and(|e| e == "yaml");
+        if !is_yaml || path.file_name().unwrap() == "kustomization.yaml" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
+            .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", path.display()));
+        for document in documents {
+            found.push((path.clone(), document));
+        }
+    }
+}
+
+/// Deserialises into `K` and back; the result must equal the input, so a misspelt or misplaced
+/// field (which the typed parse would drop) fails the test.
+fn round_trip<K>(path: &Path, value: &Value) -> K
+where
+    K: serde::de::DeserializeOwned + serde::Serialize,
+{
+    let typed: K = serde_json::from_value(value.clone())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let back = serde_json::to_value(&typed).unwrap();
+    assert_eq!(
+        strip_nulls(value.clone()),
+        strip_nulls(back),
+        "{}: a field does not belong to {}",
+        path.display(),
+        std::any::type_name::<K>()
+    );
+    typed
+}
+
+fn strip_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
+#[test]
+fn every_manifest_parses_into_its_type() {
+    let manifests = manifests();
+    assert!(manifests.len() >= 10, "found {}", manifests.len());
+    for (path, value) in &manifests {
+        let kind = value["kind"].as_str().unwrap_or_default();
+        match kind {
+            "Namespace" => drop(round_trip::<Namespace>(path, value)),
+            "ServiceAccount" => drop(round_trip::<ServiceAccount>(path, value)),
+            "ClusterRole" => drop(round_trip::<ClusterRole>(path, value)),
+            "ClusterRoleBinding" => drop(round_trip::<ClusterRoleBinding>(path, value)),
+            "Role" => drop(round_trip::<Role>(path, value)),
+            "RoleBinding" => drop(round_trip::<RoleBinding>(path, value)),
+            "Deployment" => drop(round_trip::<Deployment>(path, value)),
+            "PodDisruptionBudget" => drop(round_trip::<PodDisruptionBudget>(path, value)),
+            "CronJob" => drop(round_trip::<CronJob>(path, value)),
+            "Secret" => drop(round_trip::<Secret>(path, value)),
+            other => panic!("{}: unexpected kind {other:?}", path.display()),
+        }
+    }
+}
+
+#[test]
+fn kustomizations_reference_existing_files() {
+    let mut checked = 0;
+    for path in kustomizations() {
+        {
+            checked += 1;
+            let value = kustomization(&path);
+            let base = path.parent().unwrap();
+            let mut references: Vec<String> = Vec::new();
+            for key in ["resources", "components"] {
+                for item in value[key].as_array().into_iter().flatten() {
+                    references.push(item.as_str().unwrap().to_string());
+                }
+            }
+            for patch in value["patches"].as_array().into_iter().flatten() {
+                references.push(patch["path"].as_str().unwrap().to_string());
+            }
+            for generator in value["configMapGenerator"].as_array().into_iter().flatten() {
+                for env in generator["envs"].as_array().into_iter().flatten() {
+                    references.push(env.as_str().unwrap().to_string());
+                }
+            }
+            assert!(!references.is_empty(), "{} references nothing", path.display());
+            for reference in references {
+                let target = base.join(&reference);
+                assert!(
+                    target.exists(),
+                    "{} references missing {reference}",
+                    path.display()
+                );
+                if target.is_dir() {
+                    assert!(
+                        target.join("kustomization.yaml").exists(),
+                        "{reference} is not a kustomization"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked >= 9, "checked {checked} kustomizations");
+    for flavour in ["route53", "rfc2136", "route53-cronjob", "rfc2136-cronjob"] {
+        assert!(deploy_dir().join("overlays").join(flavour).join("kustomization.yaml").exists());
+    }
+}
+
+/// (group, resource) → verbs, from a set of rules.
+fn rules_to_access(rules: &[PolicyRule]) -> BTreeMap<(String, String), BTreeSet<String>> {
+    let mut access: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for rule in rules {
+        for group in rule.api_groups.iter().flatten() {
+            for resource in rule.resources.iter().flatten() {
+                access
+                    .entry((group.clone(), resource.clone()))
+                    .or_default()
+                    .extend(rule.verbs.iter().cloned());
+            }
+        }
+    }
+    access
+}
+
+fn expected_access(own_namespace: bool) -> BTreeMap<(String, String), BTreeSet<String>> {
+    API_ACCESS
+        .iter()
+        .filter(|a| a.own_namespace_only == own_namespace)
+        .map(|a| {
+            (
+                (a.group.to_string(), a.resource.to_string()),
+                a.verbs.iter().map(|v| v.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rbac_grants_exactly_what_the_code_uses() {
+    let manifests = manifests();
+    let cluster_role: ClusterRole = manifests
+        .iter()
+        .find(|(_, v)| v["kind"] == "ClusterRole")
+        .map(|(p, v)| round_trip(p, v))
+        .unwrap();
+    let role: Role = manifests
+        .iter()
+        .find(|(_, v)| v["kind"] == "Role")
+        .map(|(p, v)| round_trip(p, v))
+        .unwrap();
+    assert_eq!(
+        rules_to_access(cluster_role.rules.as_deref().unwrap_or_default()),
+        expected_access(false),
+        "the ClusterRole must grant exactly src/cluster.rs API_ACCESS"
+    );
+    assert_eq!(
+        rules_to_access(role.rules.as_deref().unwrap_or_default()),
+        expected_access(true),
+        "the Role must grant exactly the namespaced part of API_ACCESS"
+    );
+    assert_eq!(role.metadata.namespace.as_deref(), Some("zonesync"));
+    for binding in ["ClusterRoleBinding", "RoleBinding"] {
+        let (_, value) = manifests.iter().find(|(_, v)| v["kind"] == binding).unwrap();
+        assert_eq!(value["subjects"][0]["name"], "zonesync");
+        assert_eq!(value["subjects"][0]["namespace"], "zonesync");
+    }
+}
+
+/// Every request the binary sends to the API server, in every mode, is covered by API_ACCESS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_call_is_in_the_access_table() {
+    let api = FakeApiServer::start().await.unwrap();
+    api.apply(serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"rules": [{"host": "www.example.com"}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}
+    }))
+    .unwrap();
+    let zones = tempfile::tempdir().unwrap();
+    write(
+        zones.path(),
+        "example.com.zone",
+        "$ORIGIN example.com.\n@ 3600 IN SOA ns. admin. 1 7200 3600 1209600 300\n",
+    );
+    let kubeconfig = api.kubeconfig();
+    let base = |command: &str| {
+        let mut c = zonesync();
+        c.args([command, "--source", "ingress", "--source", "service", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(zones.path());
+        c
+    };
+    let sync = tokio::task::block_in_place(|| run(&mut base("sync")));
+    assert_eq!(sync.code, 0, "{}", sync.both());
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut controller = base("run")
+        .args(["--leader-election", "--leader-election-namespace", "zonesync"])
+        .args(["--metrics-address", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let it lead, write a record (an Event) and then shut down (releasing the lease).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline
+        && api.list(&ResourceType::EVENT, Some("default")).is_empty()
+    {
+        api.apply(serde_json::json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "api", "namespace": "default"},
+            "spec": {"rules": [{"host": "api.example.com"}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.2"}]}}
+        }))
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &controller.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::block_in_place(|| controller.wait()).unwrap();
+    assert!(status.success());
+
+    let allowed: BTreeSet<(String, String, String)> = API_ACCESS
+        .iter()
+        .flat_map(|a| {
+            a.verbs
+                .iter()
+                .map(|v| (a.group.to_string(), a.resource.to_string(), v.to_string()))
+        })
+        .collect();
+    let mut used = BTreeSet::new();
+    for request in api.requests() {
+        if request.verb == Verb::Discovery {
+            continue;
+        }
+        let verb = serde_json::to_value(request.verb).unwrap();
+        let key = (
+            request.group.clone().unwrap_or_default(),
+            request.resource.clone().unwrap_or_default(),
+            verb.as_str().unwrap().to_string(),
+        );
+        assert!(
+            allowed.contains(&key),
+            "{} {}?{} is not in API_ACCESS (and so not allowed by deploy/base/rbac.yaml)",
+            request.method,
+            request.path,
+            request.query
+        );
+        used.insert(key);
+    }
+    for expected in [
+        ("networking.k8s.io", "ingresses", "watch"),
+        ("", "services", "list"),
+        ("events.k8s.io", "events", "create"),
+        ("coordination.k8s.io", "leases", "update"),
+    ] {
+        let key = (expected.0.into(), expected.1.into(), expected.2.into());
+        assert!(used.contains(&key), "expected a {expected:?} call; saw {used:?}");
+    }
+}
+
+fn container_at(value: &Value, pointer: &str) -> Container {
+    serde_json::from_value(value.pointer(pointer).unwrap().clone()).unwrap()
+}
+
+fn env_file(component: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(
+        deploy_dir()
+            .join("components")
+            .join(component)
+            .join("zonesync.env"),
+    )
+    .unwrap();
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (key, value) = l.split_once('=').unwrap();
+            (key.to_string(), value.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn workloads_are_hardened_and_probe_the_real_endpoints() {
+    let manifests = manifests();
+    let (path, value) = manifests.iter().find(|(_, v)| v["kind"] == "Deployment").unwrap();
+    let deployment: Deployment = round_trip(path, value);
+    let spec = deployment.spec;
+    assert_eq!(spec.replicas, Some(2));
+    let pod = spec.template.spec.unwrap();
+    let container = &pod.containers[0];
+    let args = container.args.clone().unwrap();
+    assert_eq!(args[0], "run");
+    assert!(args.contains(&"--leader-election".to_string()));
+    let metrics_port = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--metrics-address=:"))
+        .expect("--metrics-address");
+    let port = &container.ports.as_ref().unwrap()[0];
+    assert_eq!(port.container_port.to_string(), metrics_port);
+    assert_eq!(port.name.as_deref(), Some("metrics"));
+    let liveness = container.liveness_probe.as_ref().unwrap().http_get.as_ref().unwrap();
+    let readiness = container.readiness_probe.as_ref().unwrap().http_get.as_ref().unwrap();
+    assert_eq!(liveness.path.as_deref(), Some("/healthz"));
+    assert_eq!(readiness.path.as_deref(), Some("/readyz"));
+    let pod_security = pod.security_context.unwrap();
+    assert_eq!(pod_security.run_as_non_root, Some(true));
+    assert_eq!(
+        pod_security.seccomp_profile.unwrap().type_,
+        "RuntimeDefault"
+    );
+    let security = container.security_context.clone().unwrap();
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+    assert_eq!(security.allow_privilege_escalation, Some(false));
+    assert_eq!(
+        security.capabilities.unwrap().drop,
+        Some(vec!["ALL".to_string()])
+    );
+    assert!(container.resources.as_ref().unwrap().limits.is_some());
+
+    let (_, pdb) = manifests
+        .iter()
+        .find(|(_, v)| v["kind"] == "PodDisruptionBudget")
+        .unwrap();
+    assert_eq!(
+        pdb["spec"]["selector"]["matchLabels"],
+        value["spec"]["selector"]["matchLabels"]
+    );
+
+    let (path, value) = manifests.iter().find(|(_, v)| v["kind"] == "CronJob").unwrap();
+    let cronjob: CronJob = round_trip(path, value);
+    let spec = cronjob.spec;
+    assert_eq!(spec.concurrency_policy.as_deref(), Some("Forbid"));
+    let job = container_at(value, "/spec/jobTemplate/spec/template/spec/containers/0");
+    assert_eq!(job.args.unwrap(), ["sync"]);
+}
+
+/// Runs the binary's parser and validation on each flavour's arguments and settings.
+#[test]
+fn container_arguments_and_settings_are_accepted_by_the_binary() {
+    let manifests = manifests();
+    let deployment = &manifests.iter().find(|(_, v)| v["kind"] == "Deployment").unwrap().1;
+    let cronjob = &manifests.iter().find(|(_, v)| v["kind"] == "CronJob").unwrap().1;
+    let run_args = container_at(deployment, "/spec/template/spec/containers/0")
+        .args
+        .unwrap();
+    let sync_args = container_at(cronjob, "/spec/jobTemplate/spec/template/spec/containers/0")
+        .args
+        .unwrap();
+    let secret_dir = tempfile::tempdir().unwrap();
+    let secret_file = write(
+        secret_dir.path(),
+        "secret",
+        "c2VjcmV0LWtleS1mb3ItZXhhbXBsZS1vbmx5LXJlcGxhY2UtbWU=",
+    );
+    for component in ["route53", "rfc2136"] {
+        for args in [&run_args, &sync_args] {
+            let mut command = zonesync();
+            command.args(args.iter()).arg("--check-config");
+            for (key, value) in env_file(component) {
+                // The Secret is mounted at this path in the cluster; here a local copy stands in.
+                let value = if key == "ZONESYNC_RFC2136_TSIG_SECRET_FILE" {
+                    assert_eq!(value, "/etc/zonesync/tsig/secret");
+                    secret_file.display().to_string()
+                } else {
+                    value
+                };
+                command.env(key, value);
+            }
+            command.env("POD_NAME", "zonesync-abc").env("POD_NAMESPACE", "zonesync");
+            let result = run(&mut command);
+            assert_eq!(
+                result.code,
+                0,
+                "{component} {args:?}: {}",
+                result.both()
+            );
+            assert!(result.stdout.contains("configuration is valid"));
+            assert!(
+                !result.stdout.contains("c2VjcmV0LWtleS1mb3ItZXhhbXBsZS1vbmx5LXJlcGxhY2UtbWU="),
+                "the TSIG secret must not be printed"
+            );
+        }
+    }
+}
