@@ -60,7 +60,12 @@ pub struct RunArgs {
     #[arg(long, env = "ZONESYNC_KUBE_WATCH_LIST", help_heading = "Controller")]
     pub kube_watch_list: bool,
     /// Address of the /metrics, /healthz and /readyz server (`:7979` means all interfaces).
-    #[arg(long, default_value = ":7979", env = "ZONESYNC_METRICS_ADDRESS", help_heading = "Controller")]
+    #[arg(
+        long,
+        default_value = ":7979",
+        env = "ZONESYNC_METRICS_ADDRESS",
+        help_heading = "Controller"
+    )]
     pub metrics_address: String,
     /// /readyz fails when the leader's last successful sync is older than this (default: twice --interval).
     #[arg(long, value_parser = parse_duration, env = "ZONESYNC_READINESS_MAX_SYNC_AGE", help_heading = "Controller")]
@@ -69,19 +74,36 @@ pub struct RunArgs {
     #[arg(long, default_value = "10s", value_parser = parse_duration, env = "ZONESYNC_SHUTDOWN_GRACE", help_heading = "Controller")]
     pub shutdown_grace: std::time::Duration,
     /// Run several replicas safely: only the holder of a coordination.k8s.io Lease writes.
-    #[arg(long, env = "ZONESYNC_LEADER_ELECTION", help_heading = "Leader election")]
+    #[arg(
+        long,
+        env = "ZONESYNC_LEADER_ELECTION",
+        help_heading = "Leader election"
+    )]
     pub leader_election: bool,
     /// Name of the Lease.
-    #[arg(long, default_value = "zonesync", env = "ZONESYNC_LEADER_ELECTION_LEASE_NAME", help_heading = "Leader election")]
+    #[arg(
+        long,
+        default_value = "zonesync",
+        env = "ZONESYNC_LEADER_ELECTION_LEASE_NAME",
+        help_heading = "Leader election"
+    )]
     pub leader_election_lease_name: String,
     /// Namespace of the Lease (default: the pod's namespace).
-    #[arg(long, env = "ZONESYNC_LEADER_ELECTION_NAMESPACE", help_heading = "Leader election")]
+    #[arg(
+        long,
+        env = "ZONESYNC_LEADER_ELECTION_NAMESPACE",
+        help_heading = "Leader election"
+    )]
     pub leader_election_namespace: Option<String>,
     /// How long the Lease stays valid without renewal; a standby takes over after it.
     #[arg(long, default_value = "15s", value_parser = parse_duration, env = "ZONESYNC_LEADER_ELECTION_LEASE_DURATION", help_heading = "Leader election")]
     pub leader_election_lease_duration: std::time::Duration,
     /// This replica's identity in the Lease (default: the pod name, else host name and process id).
-    #[arg(long, env = "ZONESYNC_LEADER_ELECTION_IDENTITY", help_heading = "Leader election")]
+    #[arg(
+        long,
+        env = "ZONESYNC_LEADER_ELECTION_IDENTITY",
+        help_heading = "Leader election"
+    )]
     pub leader_election_identity: Option<String>,
 }
 
@@ -248,6 +270,27 @@ pub struct CommonArgs {
     /// Record types zonesync manages; repeatable.
     #[arg(long, value_delimiter = ',', default_values_t = ["A".to_string(), "AAAA".to_string(), "CNAME".to_string()], env = "ZONESYNC_MANAGED_RECORD_TYPES", help_heading = "Records")]
     pub managed_record_types: Vec<String>,
+
+    /// Refuse (hold back) deletions beyond this share of the records zonesync owns in a zone.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=100), env = "ZONESYNC_MAX_DELETE_PERCENT", help_heading = "Safety")]
+    pub max_delete_percent: u32,
+    /// Refuse (hold back) updates beyond this share of the records zonesync owns in a zone.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=100), env = "ZONESYNC_MAX_UPDATE_PERCENT", help_heading = "Safety")]
+    pub max_update_percent: u32,
+    /// The thresholds apply only in zones where zonesync owns at least this many records.
+    #[arg(
+        long,
+        default_value_t = 10,
+        env = "ZONESYNC_SAFETY_MIN_OWNED",
+        help_heading = "Safety"
+    )]
+    pub safety_min_owned: usize,
+    /// Keep the records of an object whose load balancer (or target annotation) has no address for this long before deleting them; 0 deletes at once.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, env = "ZONESYNC_TARGET_GRACE_PERIOD", help_heading = "Safety")]
+    pub target_grace_period: std::time::Duration,
+    /// Apply changes the thresholds would hold back.
+    #[arg(long, env = "ZONESYNC_FORCE", help_heading = "Safety")]
+    pub force: bool,
 
     /// Owner id written into ownership markers; records with another owner are never touched.
     #[arg(

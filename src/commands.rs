@@ -99,6 +99,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 .context("cannot open the provider")?;
             let plan = compute_plan(&config, provider.as_ref()).await?;
             print_plan(&plan, args.output)?;
+            if !plan.refusals.is_empty() {
+                for refusal in &plan.refusals {
+                    eprintln!("error: {refusal}");
+                }
+                return Ok(EXIT_ERROR);
+            }
             Ok(if plan.has_changes() {
                 EXIT_CHANGES
             } else {
@@ -128,7 +134,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             let plan = compute_plan(&config, provider.as_ref()).await?;
             print_plan(&plan, args.output)?;
             let outcome = apply::apply(provider.as_ref(), &plan, ApplyMode::Apply).await;
-            if outcome.is_success() {
+            for refusal in &plan.refusals {
+                eprintln!("error: {refusal}");
+            }
+            if outcome.is_success() && plan.refusals.is_empty() {
                 if plan.has_changes() && args.output == OutputFormat::Text {
                     let counts = plan.counts();
                     println!(
@@ -138,7 +147,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
                 Ok(EXIT_OK)
             } else {
-                eprint!("error: sync failed:\n{outcome}");
+                if !outcome.is_success() {
+                    eprint!("error: sync failed:\n{outcome}");
+                }
                 Ok(EXIT_ERROR)
             }
         }
@@ -175,7 +186,10 @@ pub async fn read_sources(config: &Config) -> anyhow::Result<SourceSnapshot> {
 ///
 /// Fails when a source or a zone cannot be read completely.
 pub async fn compute_plan(config: &Config, provider: &dyn Provider) -> anyhow::Result<Plan> {
-    let snapshot = read_sources(config).await?;
+    let mut snapshot = read_sources(config).await?;
+    if !config.target_grace.is_zero() {
+        snapshot.protect_targetless();
+    }
     let zones: Vec<_> = provider
         .zones()
         .await
@@ -199,10 +213,8 @@ pub async fn compute_plan(config: &Config, provider: &dyn Provider) -> anyhow::R
     let mut options = config.plan.clone();
     options.default_ttl = provider.default_ttl();
     let planner = Planner::new(&config.registry, &options);
-    Ok(planner.plan(
-        &desired.endpoints,
-        &desired,
-        inventories,
-        &snapshot.skipped,
-    ))
+    let mut plan = planner.plan(&desired.endpoints, &desired, inventories, &snapshot.skipped);
+    let owned: Vec<usize> = plan.zones.iter().map(|z| z.owned).collect();
+    crate::safety::enforce(&mut plan, &config.safety, |i| owned[i]);
+    Ok(plan)
 }

@@ -104,6 +104,10 @@ pub struct Config {
     pub registry: Registry,
     /// Planner settings (the default TTL is set from the provider).
     pub plan: PlanOptions,
+    /// Deletion and update thresholds.
+    pub safety: crate::safety::SafetyLimits,
+    /// How long an object without targets keeps its records.
+    pub target_grace: std::time::Duration,
 }
 
 impl Config {
@@ -266,6 +270,13 @@ impl Config {
                 domain_filter,
                 default_ttl: zonesync_core::DEFAULT_TTL,
             },
+            safety: crate::safety::SafetyLimits {
+                max_delete_percent: args.max_delete_percent,
+                max_update_percent: args.max_update_percent,
+                min_owned: args.safety_min_owned,
+                force: args.force,
+            },
+            target_grace: args.target_grace_period,
         })
     }
 }
@@ -351,9 +362,7 @@ impl RunConfig {
             events: args.events,
             watch_list: args.kube_watch_list,
             metrics_address,
-            readiness_max_sync_age: args
-                .readiness_max_sync_age
-                .unwrap_or(args.interval * 2),
+            readiness_max_sync_age: args.readiness_max_sync_age.unwrap_or(args.interval * 2),
             shutdown_grace: args.shutdown_grace,
             leader,
         })

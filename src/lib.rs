@@ -8,14 +8,15 @@
 
 pub mod apply;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod controller;
 pub mod filter;
-pub mod cluster;
 pub mod plan;
 pub mod registry;
 pub mod render;
+pub mod safety;
 pub mod source;
 
 #[cfg(test)]

@@ -116,6 +116,44 @@ fn update_detail(old: &Endpoint, new: &Endpoint) -> String {
     parts.join(", ")
 }
 
+fn change_line(out: &mut String, change: &Change, p: &Palette) {
+    let _ = match change {
+        Change::Create { record } => writeln!(
+            out,
+            "  {}+ {} {} ({}){}  {}← {}{}",
+            p.green,
+            heading(record),
+            values(record),
+            ttl(record),
+            p.reset,
+            p.dim,
+            record.resource().unwrap_or("?"),
+            p.reset
+        ),
+        Change::Update { old, new } => writeln!(
+            out,
+            "  {}~ {} {}{}  {}← {}{}",
+            p.yellow,
+            heading(new),
+            update_detail(old, new),
+            p.reset,
+            p.dim,
+            new.resource().unwrap_or("?"),
+            p.reset
+        ),
+        Change::Delete { old, reason } => writeln!(
+            out,
+            "  {}- {} {}{}  {}({reason}){}",
+            p.red,
+            heading(old),
+            values(old),
+            p.reset,
+            p.dim,
+            p.reset
+        ),
+    };
+}
+
 fn text(plan: &Plan, color: bool) -> String {
     let p = if color { &COLOR } else { &PLAIN };
     let mut out = String::new();
@@ -126,41 +164,7 @@ fn text(plan: &Plan, color: bool) -> String {
         let _ = writeln!(out, "{}Zone {}{}", p.bold, zone.zone.name, p.reset);
         for row in &zone.rows {
             for change in &row.changes {
-                let _ = match change {
-                    Change::Create { record } => writeln!(
-                        out,
-                        "  {}+ {} {} ({}){}  {}← {}{}",
-                        p.green,
-                        heading(record),
-                        values(record),
-                        ttl(record),
-                        p.reset,
-                        p.dim,
-                        record.resource().unwrap_or("?"),
-                        p.reset
-                    ),
-                    Change::Update { old, new } => writeln!(
-                        out,
-                        "  {}~ {} {}{}  {}← {}{}",
-                        p.yellow,
-                        heading(new),
-                        update_detail(old, new),
-                        p.reset,
-                        p.dim,
-                        new.resource().unwrap_or("?"),
-                        p.reset
-                    ),
-                    Change::Delete { old, reason } => writeln!(
-                        out,
-                        "  {}- {} {}{}  {}({reason}){}",
-                        p.red,
-                        heading(old),
-                        values(old),
-                        p.reset,
-                        p.dim,
-                        p.reset
-                    ),
-                };
+                change_line(&mut out, change, p);
             }
             if row.changes.is_empty() {
                 for marker in &row.markers {
@@ -180,6 +184,20 @@ fn text(plan: &Plan, color: bool) -> String {
         }
         out.push('\n');
     }
+    if !plan.refusals.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}Held back by the safety thresholds:{}",
+            p.bold, p.reset
+        );
+        for refusal in &plan.refusals {
+            let _ = writeln!(out, "  {}!{} {refusal}", p.red, p.reset);
+        }
+        for change in &plan.held_back {
+            change_line(&mut out, change, p);
+        }
+        out.push('\n');
+    }
     if !plan.conflicts.is_empty() {
         let _ = writeln!(out, "{}Conflicts:{}", p.bold, p.reset);
         for conflict in &plan.conflicts {
@@ -195,18 +213,36 @@ fn text(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
     if !plan.kept.is_empty() {
-        let _ = writeln!(out, "{}Kept (their object was skipped):{}", p.bold, p.reset);
+        let _ = writeln!(
+            out,
+            "{}Kept (their object was skipped for bad input, or has no address yet):{}",
+            p.bold, p.reset
+        );
         for kept in &plan.kept {
             let _ = writeln!(out, "  = {} ({})", kept.record, kept.resource);
         }
         out.push('\n');
     }
-    if !plan.has_changes() {
+    if !plan.has_changes() && plan.held_back.is_empty() {
         out.push_str("No changes. DNS is up to date.\n");
     } else {
-        let _ = writeln!(out, "{}{}{}", p.bold, summary(plan.counts()), p.reset);
+        let _ = writeln!(out, "{}{}{}", p.bold, summary_of(plan), p.reset);
     }
     out
+}
+
+/// The summary line, with held-back changes when there are any.
+fn summary_of(plan: &Plan) -> String {
+    let line = summary(plan.counts());
+    if plan.held_back.is_empty() {
+        line
+    } else {
+        format!(
+            "{} ({} held back by the safety thresholds.)",
+            line.trim_end_matches('.'),
+            plan.held_back.len()
+        )
+    }
 }
 
 /// One record in JSON.
@@ -299,6 +335,13 @@ struct JsonConflict<'a> {
 }
 
 #[derive(Serialize)]
+struct JsonRefusal<'a> {
+    #[serde(flatten)]
+    refusal: &'a crate::safety::Refusal,
+    message: String,
+}
+
+#[derive(Serialize)]
 struct JsonPlan<'a> {
     version: u32,
     has_changes: bool,
@@ -307,6 +350,8 @@ struct JsonPlan<'a> {
     conflicts: Vec<JsonConflict<'a>>,
     skipped: &'a [SkippedInput],
     kept: &'a [KeptRecord],
+    refused: Vec<JsonRefusal<'a>>,
+    held_back: Vec<JsonChange<'a>>,
 }
 
 fn json(plan: &Plan) -> String {
@@ -339,6 +384,15 @@ fn json(plan: &Plan) -> String {
             .collect(),
         skipped: &plan.skipped,
         kept: &plan.kept,
+        refused: plan
+            .refusals
+            .iter()
+            .map(|refusal| JsonRefusal {
+                refusal,
+                message: refusal.to_string(),
+            })
+            .collect(),
+        held_back: plan.held_back.iter().map(JsonChange::from).collect(),
     };
     let mut text = serde_json::to_string_pretty(&document)
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise plan: {e}\"}}"));
@@ -393,6 +447,21 @@ fn markdown(plan: &Plan) -> String {
     } else {
         out.push_str("No changes. DNS is up to date.\n\n");
     }
+    if !plan.refusals.is_empty() {
+        out.push_str("**Held back by the safety thresholds**\n\n");
+        for refusal in &plan.refusals {
+            let _ = writeln!(out, "- {}", cell(&refusal.to_string()));
+        }
+        for change in &plan.held_back {
+            let _ = writeln!(
+                out,
+                "- `{}` {}",
+                change.action(),
+                cell(&change.key().to_string())
+            );
+        }
+        out.push('\n');
+    }
     if !plan.conflicts.is_empty() {
         out.push_str("**Conflicts**\n\n");
         for conflict in &plan.conflicts {
@@ -408,12 +477,14 @@ fn markdown(plan: &Plan) -> String {
         out.push('\n');
     }
     if !plan.kept.is_empty() {
-        out.push_str("**Kept (their object was skipped)**\n\n");
+        out.push_str(
+            "**Kept (their object was skipped for bad input, or has no address yet)**\n\n",
+        );
         for kept in &plan.kept {
             let _ = writeln!(out, "- `{}` ({})", kept.record, kept.resource);
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "**{}**", summary(plan.counts()));
+    let _ = writeln!(out, "**{}**", summary_of(plan));
     out
 }

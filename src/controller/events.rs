@@ -6,6 +6,7 @@
 //! | `ConflictLost` | Warning | another object keeps the name, or a foreign record is in the way |
 //! | `InputSkipped` | Warning | a host name, target or the whole object could not be used |
 //! | `ProviderRejected` | Warning | the DNS provider refused the change |
+//! | `ChangeHeldBack` | Warning | the safety thresholds hold the change back |
 //!
 //! Warnings that persist are published once an hour, not on every reconcile.
 
@@ -107,18 +108,38 @@ pub fn events_for(report: &ReconcileReport, objects: &dyn ObjectLookup) -> Vec<E
                             new.targets.as_slice().join(",")
                         ),
                     ),
-                    Change::Delete { old, reason } => (
-                        "RecordDeleted",
-                        format!("deleted {}: {reason}", old.key()),
-                    ),
+                    Change::Delete { old, reason } => {
+                        ("RecordDeleted", format!("deleted {}: {reason}", old.key()))
+                    }
                 };
                 push(resource, false, reason, note);
             }
         }
     }
+    let mut held = Vec::new();
+    for change in &report.plan.held_back {
+        if let Some(resource) = change.record().resource() {
+            let why = report
+                .plan
+                .refusals
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            // Also for objects that are gone: `kubectl get events` shows why their records
+            // are still there.
+            held.push(EventRequest {
+                resource: resource.to_string(),
+                warning: true,
+                reason: "ChangeHeldBack",
+                note: format!("{} {} held back: {why}", change.action(), change.key()),
+            });
+        }
+    }
     for conflict in &report.plan.conflicts {
         match &conflict.kind {
-            ConflictKind::AlreadyOwned { losers, .. } | ConflictKind::ClaimedFirst { losers, .. } => {
+            ConflictKind::AlreadyOwned { losers, .. }
+            | ConflictKind::ClaimedFirst { losers, .. } => {
                 for loser in losers {
                     push(loser, true, "ConflictLost", conflict.to_string());
                 }
@@ -132,6 +153,7 @@ pub fn events_for(report: &ReconcileReport, objects: &dyn ObjectLookup) -> Vec<E
     for skipped in &report.plan.skipped {
         push(&skipped.resource, true, "InputSkipped", skipped.to_string());
     }
+    events.extend(held);
     events
 }
 
@@ -195,7 +217,10 @@ pub fn spawn(client: Client, instance: Option<String>) -> (EventSink, tokio::tas
         let mut recent: HashMap<EventRequest, Instant> = HashMap::new();
         while let Some(request) = receiver.recv().await {
             if request.warning {
-                if recent.get(&request).is_some_and(|at| at.elapsed() < REPEAT_AFTER) {
+                if recent
+                    .get(&request)
+                    .is_some_and(|at| at.elapsed() < REPEAT_AFTER)
+                {
                     continue;
                 }
                 recent.retain(|_, at| at.elapsed() < REPEAT_AFTER);

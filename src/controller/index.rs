@@ -19,6 +19,9 @@ struct Entry {
     selected: bool,
     claim: Option<Claim>,
     skipped: Vec<SkippedInput>,
+    /// Since when the object has had no target (empty load-balancer status or `target`
+    /// annotation), while that lasts.
+    targetless_since: Option<Instant>,
 }
 
 impl Entry {
@@ -28,7 +31,12 @@ impl Entry {
             selected: outcome.selected,
             claim: outcome.claim,
             skipped: outcome.skipped,
+            targetless_since: None,
         }
+    }
+
+    fn is_targetless(&self) -> bool {
+        self.claim.as_ref().is_some_and(|c| c.targets.is_empty())
     }
 
     fn names(&self) -> impl Iterator<Item = &DnsName> {
@@ -39,6 +47,8 @@ impl Entry {
 /// Desired state fed by watch events.
 #[derive(Default)]
 pub struct DesiredIndex {
+    /// How long an object without targets keeps its records (`--target-grace-period`).
+    grace: std::time::Duration,
     objects: HashMap<String, Entry>,
     by_name: HashMap<DnsName, BTreeSet<String>>,
     dirty: BTreeSet<DnsName>,
@@ -48,18 +58,47 @@ pub struct DesiredIndex {
 }
 
 impl DesiredIndex {
-    /// An empty index.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty index; objects that lose every target keep their records for `grace`.
+    pub fn new(grace: std::time::Duration) -> Self {
+        Self {
+            grace,
+            ..Self::default()
+        }
     }
 
     /// Records `outcome` as the object's current state; marks the names it had and has dirty
     /// when anything that matters changed.
+    ///
+    /// An object whose targets vanished (a load balancer status emptied during an ingress
+    /// controller rollout) keeps its last targets for the grace period, so nothing changes in
+    /// DNS if they come back; an object first seen without targets has its existing records
+    /// kept for the same period.
     pub fn upsert(&mut self, outcome: ObjectOutcome) {
         let resource = outcome.resource.to_string();
-        let entry = Entry::from_outcome(outcome);
+        let mut entry = Entry::from_outcome(outcome);
         let previous = self.objects.get(&resource);
-        if previous == Some(&entry) {
+        if !self.grace.is_zero() && entry.is_targetless() {
+            let now = Instant::now();
+            let since = previous.and_then(|p| p.targetless_since).unwrap_or(now);
+            if since.elapsed() < self.grace {
+                entry.targetless_since = Some(since);
+                let last_targets = previous
+                    .and_then(|p| p.claim.as_ref())
+                    .map(|c| c.targets.clone())
+                    .filter(|t| !t.is_empty());
+                if let (Some(claim), Some(targets)) = (entry.claim.as_mut(), last_targets) {
+                    tracing::info!(%resource, grace = ?self.grace, "no targets any more; keeping the last ones for the grace period");
+                    claim.targets = targets;
+                }
+            }
+        }
+        if let Some(previous) = previous
+            && previous.claim == entry.claim
+            && previous.selected == entry.selected
+            && previous.skipped == entry.skipped
+        {
+            // Nothing DNS depends on changed (at most the grace bookkeeping).
+            self.objects.insert(resource, entry);
             return;
         }
         let mut touched: Vec<DnsName> = entry.names().cloned().collect();
@@ -104,6 +143,41 @@ impl DesiredIndex {
             self.upsert(outcome);
         }
         self.synced.insert(kind);
+    }
+
+    /// When the next grace period ends, if any object is in one.
+    pub fn next_grace_expiry(&self) -> Option<Instant> {
+        self.objects
+            .values()
+            .filter_map(|e| e.targetless_since)
+            .map(|since| since + self.grace)
+            .min()
+    }
+
+    /// Ends the grace periods that are over: those objects now ask for nothing, so their
+    /// records are planned for deletion.
+    pub fn expire_grace(&mut self) {
+        let expired: Vec<String> = self
+            .objects
+            .iter()
+            .filter(|(_, e)| {
+                e.targetless_since
+                    .is_some_and(|s| s.elapsed() >= self.grace)
+            })
+            .map(|(resource, _)| resource.clone())
+            .collect();
+        for resource in expired {
+            let Some(entry) = self.objects.get_mut(&resource) else {
+                continue;
+            };
+            entry.targetless_since = None;
+            let names: Vec<DnsName> = entry.names().cloned().collect();
+            if let Some(claim) = entry.claim.as_mut() {
+                claim.targets.clear();
+            }
+            tracing::info!(%resource, "grace period over; its records go");
+            self.mark_dirty(names);
+        }
     }
 
     /// True once the initial list of every kind in `kinds` has completed.
@@ -181,16 +255,23 @@ impl DesiredIndex {
                 .into_iter()
                 .filter(|e| names.contains(&e.name))
                 .collect();
-            desired.extend(adjust(endpoints).into_iter().map(|endpoint| DesiredEndpoint {
-                endpoint,
-                created: claim.created,
-            }));
+            desired.extend(
+                adjust(endpoints)
+                    .into_iter()
+                    .map(|endpoint| DesiredEndpoint {
+                        endpoint,
+                        created: claim.created,
+                    }),
+            );
         }
         desired
     }
 
     /// Every desired endpoint.
-    pub fn desired_all(&self, adjust: impl Fn(Vec<Endpoint>) -> Vec<Endpoint>) -> Vec<DesiredEndpoint> {
+    pub fn desired_all(
+        &self,
+        adjust: impl Fn(Vec<Endpoint>) -> Vec<Endpoint>,
+    ) -> Vec<DesiredEndpoint> {
         let mut desired = Vec::new();
         let mut resources: Vec<&String> = self.objects.keys().collect();
         resources.sort();
@@ -249,6 +330,7 @@ impl ObjectLookup for DesiredIndex {
             None => ObjectStatus::Absent,
             Some(entry) if !entry.selected => ObjectStatus::NotSelected,
             Some(entry) if entry.claim.is_none() => ObjectStatus::Skipped,
+            Some(entry) if entry.targetless_since.is_some() => ObjectStatus::Skipped,
             Some(_) => ObjectStatus::Selected,
         }
     }
@@ -283,12 +365,17 @@ mod tests {
     }
 
     fn dirty(index: &mut DesiredIndex) -> Vec<String> {
-        index.take_dirty().0.iter().map(ToString::to_string).collect()
+        index
+            .take_dirty()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
     fn events_mark_only_touched_names() {
-        let mut index = DesiredIndex::new();
+        let mut index = DesiredIndex::new(std::time::Duration::ZERO);
         index.upsert(outcome("a", &["a.example.com"], "192.0.2.1"));
         index.upsert(outcome("b", &["b.example.com"], "192.0.2.2"));
         assert_eq!(dirty(&mut index), ["a.example.com", "b.example.com"]);
@@ -300,23 +387,93 @@ mod tests {
         assert_eq!(dirty(&mut index), ["a.example.com", "c.example.com"]);
         index.remove("ingress/default/b");
         assert_eq!(dirty(&mut index), ["b.example.com"]);
-        assert_eq!(index.object_status("ingress/default/b"), ObjectStatus::Absent);
+        assert_eq!(
+            index.object_status("ingress/default/b"),
+            ObjectStatus::Absent
+        );
     }
 
     #[test]
     fn desired_for_returns_only_requested_names() {
-        let mut index = DesiredIndex::new();
-        index.upsert(outcome("a", &["a.example.com", "x.example.com"], "192.0.2.1"));
+        let mut index = DesiredIndex::new(std::time::Duration::ZERO);
+        index.upsert(outcome(
+            "a",
+            &["a.example.com", "x.example.com"],
+            "192.0.2.1",
+        ));
         index.upsert(outcome("b", &["x.example.com"], "192.0.2.2"));
         let wanted = [name("x.example.com")];
         let desired = index.desired_for(wanted.iter(), |e| e);
         assert_eq!(desired.len(), 2);
-        assert!(desired.iter().all(|d| d.endpoint.name.as_str() == "x.example.com"));
+        assert!(
+            desired
+                .iter()
+                .all(|d| d.endpoint.name.as_str() == "x.example.com")
+        );
+    }
+
+    fn targetless(object: &str, host: &str) -> ObjectOutcome {
+        let mut outcome = outcome(object, &[host], "192.0.2.1");
+        outcome.claim.as_mut().unwrap().targets.clear();
+        outcome
+    }
+
+    #[test]
+    fn vanished_targets_are_kept_for_the_grace_period() {
+        let mut index = DesiredIndex::new(std::time::Duration::from_millis(200));
+        index.upsert(outcome("web", &["www.example.com"], "192.0.2.1"));
+        dirty(&mut index);
+        // The load balancer status empties: nothing changes in DNS.
+        index.upsert(targetless("web", "www.example.com"));
+        assert!(dirty(&mut index).is_empty());
+        let desired = index.desired_for([name("www.example.com")].iter(), |e| e);
+        assert_eq!(desired.len(), 1, "the last targets are still wanted");
+        assert_eq!(
+            index.object_status("ingress/default/web"),
+            ObjectStatus::Skipped
+        );
+        // It comes back before the grace period ends: still nothing to do.
+        index.upsert(outcome("web", &["www.example.com"], "192.0.2.1"));
+        assert!(dirty(&mut index).is_empty());
+        assert_eq!(index.next_grace_expiry(), None);
+        // Empty again, and for good.
+        index.upsert(targetless("web", "www.example.com"));
+        assert!(index.next_grace_expiry().is_some());
+        index.expire_grace();
+        assert!(dirty(&mut index).is_empty(), "not over yet");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        index.expire_grace();
+        assert_eq!(dirty(&mut index), ["www.example.com"]);
+        assert!(
+            index
+                .desired_for([name("www.example.com")].iter(), |e| e)
+                .is_empty()
+        );
+        assert_eq!(
+            index.object_status("ingress/default/web"),
+            ObjectStatus::Selected
+        );
+    }
+
+    #[test]
+    fn objects_first_seen_without_targets_keep_existing_records() {
+        let mut index = DesiredIndex::new(std::time::Duration::from_secs(60));
+        index.upsert(targetless("web", "www.example.com"));
+        assert_eq!(
+            index.object_status("ingress/default/web"),
+            ObjectStatus::Skipped
+        );
+        let no_grace = {
+            let mut index = DesiredIndex::new(std::time::Duration::ZERO);
+            index.upsert(targetless("web", "www.example.com"));
+            index.object_status("ingress/default/web")
+        };
+        assert_eq!(no_grace, ObjectStatus::Selected);
     }
 
     #[test]
     fn relist_removes_missing_objects_and_marks_sync() {
-        let mut index = DesiredIndex::new();
+        let mut index = DesiredIndex::new(std::time::Duration::ZERO);
         let kinds = [ResourceKind::Ingress].into();
         assert!(!index.is_synced(&kinds));
         index.replace_kind(

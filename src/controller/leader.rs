@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use kube::api::{Api, PostParams};
 use kube::Client;
+use kube::api::{Api, PostParams};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -69,7 +69,8 @@ pub fn spawn(
                 Err(error) => {
                     tracing::warn!(lease = %config.name, %error, "lease update failed");
                     // Keep leading only while the last renewal is still valid.
-                    let expired = last_renewal.is_none_or(|at| at.elapsed() >= config.duration * 2 / 3);
+                    let expired =
+                        last_renewal.is_none_or(|at| at.elapsed() >= config.duration * 2 / 3);
                     if leading && expired {
                         tracing::warn!(lease = %config.name, "could not renew the lease in time; stepping down");
                         let _ = sender.send(false);
@@ -85,7 +86,9 @@ pub fn spawn(
             let _ = sender.send(false);
             match release(&api, &config).await {
                 Ok(()) => tracing::info!(lease = %config.name, "released the lease"),
-                Err(error) => tracing::warn!(lease = %config.name, %error, "could not release the lease"),
+                Err(error) => {
+                    tracing::warn!(lease = %config.name, %error, "could not release the lease")
+                }
             }
         }
     });
@@ -130,9 +133,9 @@ async fn try_acquire_or_renew(
     };
     let spec = lease.spec.clone().unwrap_or_default();
     let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
-    let changed = observed.as_ref().is_none_or(|o| {
-        o.holder != holder || o.renew_time != spec.renew_time
-    });
+    let changed = observed
+        .as_ref()
+        .is_none_or(|o| o.holder != holder || o.renew_time != spec.renew_time);
     if changed {
         *observed = Some(Observation {
             holder: holder.clone(),
@@ -162,7 +165,10 @@ async fn try_acquire_or_renew(
     new_spec.renew_time = Some(now());
     lease.spec = Some(new_spec);
     // `replace` carries the resourceVersion we read: a concurrent writer makes this a 409.
-    match api.replace(&config.name, &PostParams::default(), &lease).await {
+    match api
+        .replace(&config.name, &PostParams::default(), &lease)
+        .await
+    {
         Ok(_) => Ok(true),
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
         Err(error) => Err(error),

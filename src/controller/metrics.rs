@@ -73,6 +73,8 @@ pub struct Metrics {
     pub conflicts: Gauge,
     /// Skipped inputs in the last plan.
     pub skipped_inputs: Gauge,
+    /// Record changes the safety thresholds held back in the last reconcile.
+    pub held_back: Gauge,
     /// Unix time of the last successful sync.
     pub last_sync_timestamp: Gauge<f64, AtomicU64>,
     /// Time from the first watch event of a batch to its apply.
@@ -101,6 +103,7 @@ impl Metrics {
             provider_rejections: Counter::default(),
             conflicts: Gauge::default(),
             skipped_inputs: Gauge::default(),
+            held_back: Gauge::default(),
             last_sync_timestamp: Gauge::default(),
             event_to_apply_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
             leader: Gauge::default(),
@@ -110,21 +113,85 @@ impl Metrics {
             cached_records: Gauge::default(),
             registry: Registry::default(),
         };
-        registry.register("reconciles", "Reconciles by trigger and result", metrics.reconciles.clone());
-        registry.register("changes_applied", "Record changes applied", metrics.changes_applied.clone());
-        registry.register("provider_requests", "Provider calls by operation", metrics.provider_requests.clone());
-        registry.register("provider_errors", "Failed provider calls by operation", metrics.provider_errors.clone());
-        registry.register("provider_rejections", "Change groups the provider rejected", metrics.provider_rejections.clone());
-        registry.register("conflicts", "Names in conflict in the last plan", metrics.conflicts.clone());
-        registry.register("skipped_inputs", "Inputs skipped in the last plan", metrics.skipped_inputs.clone());
-        registry.register("last_sync_timestamp_seconds", "Unix time of the last successful sync", metrics.last_sync_timestamp.clone());
-        registry.register("event_to_apply_seconds", "Time from a watch event to the apply of its changes", metrics.event_to_apply_seconds.clone());
-        registry.register("leader", "1 while this instance is the leader", metrics.leader.clone());
-        registry.register("watch_synced", "1 while a resource's watch is synced", metrics.watch_synced.clone());
-        registry.register("watch_errors", "Watch errors by resource", metrics.watch_errors.clone());
-        registry.register("indexed_objects", "Objects in the desired-state index", metrics.indexed_objects.clone());
-        registry.register("cached_records", "Records held in the zone cache", metrics.cached_records.clone());
-        Self { registry, ..metrics }
+        registry.register(
+            "reconciles",
+            "Reconciles by trigger and result",
+            metrics.reconciles.clone(),
+        );
+        registry.register(
+            "changes_applied",
+            "Record changes applied",
+            metrics.changes_applied.clone(),
+        );
+        registry.register(
+            "provider_requests",
+            "Provider calls by operation",
+            metrics.provider_requests.clone(),
+        );
+        registry.register(
+            "provider_errors",
+            "Failed provider calls by operation",
+            metrics.provider_errors.clone(),
+        );
+        registry.register(
+            "provider_rejections",
+            "Change groups the provider rejected",
+            metrics.provider_rejections.clone(),
+        );
+        registry.register(
+            "conflicts",
+            "Names in conflict in the last plan",
+            metrics.conflicts.clone(),
+        );
+        registry.register(
+            "skipped_inputs",
+            "Inputs skipped in the last plan",
+            metrics.skipped_inputs.clone(),
+        );
+        registry.register(
+            "changes_held_back",
+            "Record changes held back by the safety thresholds in the last reconcile",
+            metrics.held_back.clone(),
+        );
+        registry.register(
+            "last_sync_timestamp_seconds",
+            "Unix time of the last successful sync",
+            metrics.last_sync_timestamp.clone(),
+        );
+        registry.register(
+            "event_to_apply_seconds",
+            "Time from a watch event to the apply of its changes",
+            metrics.event_to_apply_seconds.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this instance is the leader",
+            metrics.leader.clone(),
+        );
+        registry.register(
+            "watch_synced",
+            "1 while a resource's watch is synced",
+            metrics.watch_synced.clone(),
+        );
+        registry.register(
+            "watch_errors",
+            "Watch errors by resource",
+            metrics.watch_errors.clone(),
+        );
+        registry.register(
+            "indexed_objects",
+            "Objects in the desired-state index",
+            metrics.indexed_objects.clone(),
+        );
+        registry.register(
+            "cached_records",
+            "Records held in the zone cache",
+            metrics.cached_records.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
     }
 
     /// The OpenMetrics text of every metric.
@@ -159,6 +226,7 @@ pub struct Health {
     leader: AtomicBool,
     last_success: Mutex<Option<Instant>>,
     last_error: Mutex<Option<String>>,
+    held_back: Mutex<Vec<String>>,
     max_sync_age: Duration,
 }
 
@@ -171,6 +239,7 @@ impl Health {
             leader: AtomicBool::new(false),
             last_success: Mutex::new(None),
             last_error: Mutex::new(None),
+            held_back: Mutex::new(Vec::new()),
             max_sync_age,
         }
     }
@@ -196,6 +265,12 @@ impl Health {
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
+    /// The safety refusals of the last reconcile (shown by `/readyz`, which stays ready: the rest
+    /// of DNS keeps being managed).
+    pub fn set_held_back(&self, refusals: Vec<String>) {
+        *self.held_back.lock().unwrap_or_else(|e| e.into_inner()) = refusals;
+    }
+
     /// A reconcile failed.
     pub fn record_failure(&self, error: String) {
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
@@ -218,18 +293,36 @@ impl Health {
             return Ok("ready (standby)".into());
         }
         let last = *self.last_success.lock().unwrap_or_else(|e| e.into_inner());
-        let error = self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let error = self
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let held = self
+            .held_back
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let note = if held.is_empty() {
+            String::new()
+        } else {
+            format!("; held back: {}", held.join("; "))
+        };
         match last {
-            Some(at) if at.elapsed() <= self.max_sync_age => Ok("ready".into()),
+            Some(at) if at.elapsed() <= self.max_sync_age => Ok(format!("ready{note}")),
             Some(at) => Err(format!(
                 "last successful sync {}s ago (limit {}s){}",
                 at.elapsed().as_secs(),
                 self.max_sync_age.as_secs(),
-                error.map(|e| format!("; last error: {e}")).unwrap_or_default()
+                error
+                    .map(|e| format!("; last error: {e}"))
+                    .unwrap_or_default()
             )),
             None => Err(format!(
                 "no successful sync yet{}",
-                error.map(|e| format!("; last error: {e}")).unwrap_or_default()
+                error
+                    .map(|e| format!("; last error: {e}"))
+                    .unwrap_or_default()
             )),
         }
     }
@@ -280,7 +373,10 @@ async fn metrics_handler(State(state): State<ServerState>) -> impl IntoResponse 
 async fn readyz_handler(State(state): State<ServerState>) -> impl IntoResponse {
     match state.health.readiness() {
         Ok(text) => (StatusCode::OK, format!("{text}\n")),
-        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}\n")),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {reason}\n"),
+        ),
     }
 }
 
@@ -365,7 +461,12 @@ mod tests {
         health.set_synced(true);
         assert_eq!(health.readiness().unwrap(), "ready (standby)");
         health.set_leader(true);
-        assert!(health.readiness().unwrap_err().contains("no successful sync yet"));
+        assert!(
+            health
+                .readiness()
+                .unwrap_err()
+                .contains("no successful sync yet")
+        );
         health.record_success();
         assert_eq!(health.readiness().unwrap(), "ready");
         health.set_watch_failing(Some("500 from the API server".into()));
@@ -386,7 +487,9 @@ mod tests {
         let text = metrics.encode();
         assert!(text.contains("zonesync_leader 1"), "{text}");
         assert!(
-            text.contains("zonesync_changes_applied_total{action=\"create\",provider=\"zonefile\"} 1"),
+            text.contains(
+                "zonesync_changes_applied_total{action=\"create\",provider=\"zonefile\"} 1"
+            ),
             "{text}"
         );
     }

@@ -62,7 +62,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
     let provider: Arc<dyn Provider> =
         Arc::new(InstrumentedProvider::new(provider, metrics.clone()));
     let shared = Arc::new(Shared {
-        index: Mutex::new(DesiredIndex::new()),
+        index: Mutex::new(DesiredIndex::new(config.common.target_grace)),
         dirty: Notify::new(),
         metrics: metrics.clone(),
         health: health.clone(),
@@ -72,9 +72,12 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
 
     let server = {
         let token = shutdown.clone();
-        metrics::serve(config.metrics_address, metrics.clone(), health.clone(), async move {
-            token.cancelled().await
-        })
+        metrics::serve(
+            config.metrics_address,
+            metrics.clone(),
+            health.clone(),
+            async move { token.cancelled().await },
+        )
         .await
         .with_context(|| format!("cannot listen on {}", config.metrics_address))?
     };
@@ -117,6 +120,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         provider.clone(),
         config.common.registry.clone(),
         config.common.plan.clone(),
+        config.common.safety,
         mode,
     );
     let result = reconcile_loop(
@@ -192,7 +196,10 @@ async fn reconcile_loop(
         }
     }
     shared.health.set_synced(true);
-    tracing::info!(objects = lock(&shared.index).len(), "initial lists complete");
+    tracing::info!(
+        objects = lock(&shared.index).len(),
+        "initial lists complete"
+    );
 
     let mut next_drift = Instant::now();
     let mut retry_at: Option<Instant> = None;
@@ -222,8 +229,16 @@ async fn reconcile_loop(
             continue;
         }
 
+        let grace_due = {
+            let mut index = lock(&shared.index);
+            index.expire_grace();
+            index.next_grace_expiry()
+        };
         let now = Instant::now();
-        let due = [Some(next_drift), retry_at].into_iter().flatten().min();
+        let due = [Some(next_drift), retry_at, grace_due]
+            .into_iter()
+            .flatten()
+            .min();
         let has_dirty = lock(&shared.index).has_dirty();
         let trigger = if now >= next_drift {
             Some(Trigger::Drift)
@@ -250,11 +265,19 @@ async fn reconcile_loop(
             match trigger {
                 Trigger::Drift => {
                     let (_, since) = lock(&shared.index).take_dirty();
-                    (reconciler.reconcile_all(&shared.index, true).await, Default::default(), since)
+                    (
+                        reconciler.reconcile_all(&shared.index, true).await,
+                        Default::default(),
+                        since,
+                    )
                 }
                 Trigger::Event => {
                     let (names, since) = lock(&shared.index).take_dirty();
-                    (reconciler.reconcile_names(&shared.index, &names).await, names, since)
+                    (
+                        reconciler.reconcile_names(&shared.index, &names).await,
+                        names,
+                        since,
+                    )
                 }
             }
         };
@@ -273,7 +296,12 @@ async fn reconcile_loop(
             }
         };
         let label = ReconcileLabels {
-            trigger: if trigger == Trigger::Drift { "drift" } else { "event" }.into(),
+            trigger: if trigger == Trigger::Drift {
+                "drift"
+            } else {
+                "event"
+            }
+            .into(),
             result: String::new(),
         };
         match result {
@@ -355,7 +383,11 @@ fn record(
         let rejected: std::collections::HashSet<_> =
             zone.rejected.iter().map(|r| &r.subject).collect();
         for row in &plan.rows {
-            if row.changes.first().is_some_and(|c| rejected.contains(&c.key())) {
+            if row
+                .changes
+                .first()
+                .is_some_and(|c| rejected.contains(&c.key()))
+            {
                 continue;
             }
             for change in &row.changes {
@@ -370,6 +402,15 @@ fn record(
         }
     }
     metrics.conflicts.set(report.plan.conflicts.len() as i64);
+    metrics.held_back.set(report.plan.held_back.len() as i64);
+    shared.health.set_held_back(
+        report
+            .plan
+            .refusals
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    );
     metrics.skipped_inputs.set(report.plan.skipped.len() as i64);
     metrics
         .indexed_objects
@@ -389,18 +430,33 @@ fn record(
 
 fn log_report(report: &ReconcileReport, trigger: Trigger) {
     let counts = report.plan.counts();
-    let trigger = if trigger == Trigger::Drift { "drift" } else { "event" };
+    let trigger = if trigger == Trigger::Drift {
+        "drift"
+    } else {
+        "event"
+    };
     if report.plan.has_changes() {
         for zone in &report.plan.zones {
             for change in zone.changes() {
                 let record = change.record();
                 match change {
-                    Change::Delete { reason, .. } => tracing::info!(zone = %zone.zone.name, action = change.action(), record = %record.key(), targets = %record.targets.as_slice().join(","), %reason, "change"),
-                    _ => tracing::info!(zone = %zone.zone.name, action = change.action(), record = %record.key(), targets = %record.targets.as_slice().join(","), resource = record.resource().unwrap_or("?"), "change"),
+                    Change::Delete { reason, .. } => {
+                        tracing::info!(zone = %zone.zone.name, action = change.action(), record = %record.key(), targets = %record.targets.as_slice().join(","), %reason, "change")
+                    }
+                    _ => {
+                        tracing::info!(zone = %zone.zone.name, action = change.action(), record = %record.key(), targets = %record.targets.as_slice().join(","), resource = record.resource().unwrap_or("?"), "change")
+                    }
                 }
             }
         }
-        tracing::info!(trigger, create = counts.create, update = counts.update, delete = counts.delete, success = report.is_success(), "reconciled");
+        tracing::info!(
+            trigger,
+            create = counts.create,
+            update = counts.update,
+            delete = counts.delete,
+            success = report.is_success(),
+            "reconciled"
+        );
     } else {
         tracing::debug!(trigger, "reconciled; nothing to change");
     }

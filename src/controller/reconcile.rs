@@ -11,6 +11,7 @@ use super::store::ZoneStore;
 use crate::apply::{ApplyMode, ApplyOutcome, ZoneOutcome, change_groups, error_chain};
 use crate::plan::{Plan, PlanOptions, Planner};
 use crate::registry::Registry;
+use crate::safety::SafetyLimits;
 
 /// What a reconcile did.
 #[derive(Debug, Default)]
@@ -33,6 +34,7 @@ pub struct Reconciler {
     provider: Arc<dyn Provider>,
     registry: Registry,
     options: PlanOptions,
+    safety: SafetyLimits,
     stores: Vec<ZoneStore>,
     mode: ApplyMode,
 }
@@ -43,6 +45,7 @@ impl Reconciler {
         provider: Arc<dyn Provider>,
         registry: Registry,
         mut options: PlanOptions,
+        safety: SafetyLimits,
         mode: ApplyMode,
     ) -> Self {
         options.default_ttl = provider.default_ttl();
@@ -50,9 +53,27 @@ impl Reconciler {
             provider,
             registry,
             options,
+            safety,
             stores: Vec::new(),
             mode,
         }
+    }
+
+    /// Records of managed types zonesync owns in a cached zone (for the safety thresholds).
+    fn owned_in(&self, zone_id: &str) -> usize {
+        let Some(store) = self.stores.iter().find(|s| s.zone().id == zone_id) else {
+            return 0;
+        };
+        self.registry
+            .inventory(store.all())
+            .records
+            .iter()
+            .filter(|r| {
+                r.ownership.is_ours()
+                    && self.options.managed_types.contains(&r.endpoint.record_type)
+                    && self.options.domain_filter.matches(&r.endpoint.name)
+            })
+            .count()
     }
 
     /// True once the zones have been read.
@@ -152,7 +173,8 @@ impl Reconciler {
                 .map(|s| {
                     (
                         s.zone().clone(),
-                        self.registry.inventory(s.records_for(names, &self.registry)),
+                        self.registry
+                            .inventory(s.records_for(names, &self.registry)),
                     )
                 })
                 .collect();
@@ -166,7 +188,26 @@ impl Reconciler {
         Ok(self.apply(plan).await)
     }
 
-    async fn apply(&mut self, plan: Plan) -> ReconcileReport {
+    async fn apply(&mut self, mut plan: Plan) -> ReconcileReport {
+        // Judge deletions and updates against the whole zone, not just the names planned.
+        let owned: Vec<usize> = plan
+            .zones
+            .iter()
+            .map(|z| {
+                let limited = z
+                    .changes()
+                    .any(|c| !matches!(c, zonesync_core::Change::Create { .. }));
+                if limited {
+                    self.owned_in(&z.zone.id)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        crate::safety::enforce(&mut plan, &self.safety, |i| owned[i]);
+        for refusal in &plan.refusals {
+            tracing::warn!(%refusal, "changes held back");
+        }
         let mut outcome = ApplyOutcome::default();
         if self.mode == ApplyMode::DryRun {
             return ReconcileReport { plan, outcome };
@@ -258,12 +299,13 @@ mod tests {
             dyn_provider,
             Registry::new(RegistryConfig::default()).unwrap(),
             PlanOptions::default(),
+            SafetyLimits::default(),
             ApplyMode::Apply,
         );
         Fixture {
             provider,
             reconciler,
-            index: Mutex::new(DesiredIndex::new()),
+            index: Mutex::new(DesiredIndex::new(std::time::Duration::ZERO)),
         }
     }
 
@@ -271,7 +313,14 @@ mod tests {
         provider
             .snapshot("example.com")
             .iter()
-            .map(|r| format!("{} {} {}", r.name, r.record_type, r.targets.as_slice().join(",")))
+            .map(|r| {
+                format!(
+                    "{} {} {}",
+                    r.name,
+                    r.record_type,
+                    r.targets.as_slice().join(",")
+                )
+            })
             .collect()
     }
 
@@ -290,20 +339,39 @@ mod tests {
         lock(&f.index).upsert(outcome("api", "api.example.com", "192.0.2.2"));
         let (dirty, _) = lock(&f.index).take_dirty();
         assert_eq!(dirty.len(), 1);
-        let report = f.reconciler.reconcile_names(&f.index, &dirty).await.unwrap();
+        let report = f
+            .reconciler
+            .reconcile_names(&f.index, &dirty)
+            .await
+            .unwrap();
         assert_eq!(report.plan.counts().create, 1);
-        assert_eq!(f.provider.list_calls(), 1, "the cache was patched, not re-read");
+        assert_eq!(
+            f.provider.list_calls(),
+            1,
+            "the cache was patched, not re-read"
+        );
 
         // The object goes away: record and marker are deleted, from the cache as well.
         lock(&f.index).remove("ingress/default/api");
         let (dirty, _) = lock(&f.index).take_dirty();
-        let report = f.reconciler.reconcile_names(&f.index, &dirty).await.unwrap();
+        let report = f
+            .reconciler
+            .reconcile_names(&f.index, &dirty)
+            .await
+            .unwrap();
         assert_eq!(report.plan.counts().delete, 1);
         let records = names_in(&f.provider);
-        assert!(!records.iter().any(|r| r.contains("api.example.com")), "{records:?}");
+        assert!(
+            !records.iter().any(|r| r.contains("api.example.com")),
+            "{records:?}"
+        );
         assert!(records.contains("www.example.com A 192.0.2.1"));
         // Nothing left to do for those names.
-        let again = f.reconciler.reconcile_names(&f.index, &dirty).await.unwrap();
+        let again = f
+            .reconciler
+            .reconcile_names(&f.index, &dirty)
+            .await
+            .unwrap();
         assert!(!again.plan.has_changes());
     }
 
@@ -334,12 +402,24 @@ mod tests {
             .fail_next_applies(1, zonesync_core::ErrorKind::Transient);
         lock(&f.index).upsert(outcome("web", "www.example.com", "192.0.2.1"));
         let (dirty, _) = lock(&f.index).take_dirty();
-        let report = f.reconciler.reconcile_names(&f.index, &dirty).await.unwrap();
+        let report = f
+            .reconciler
+            .reconcile_names(&f.index, &dirty)
+            .await
+            .unwrap();
         assert!(!report.is_success());
         let lists = f.provider.list_calls();
-        let retry = f.reconciler.reconcile_names(&f.index, &dirty).await.unwrap();
+        let retry = f
+            .reconciler
+            .reconcile_names(&f.index, &dirty)
+            .await
+            .unwrap();
         assert!(retry.is_success());
-        assert_eq!(f.provider.list_calls(), lists + 1, "stale zone re-read once");
+        assert_eq!(
+            f.provider.list_calls(),
+            lists + 1,
+            "stale zone re-read once"
+        );
         assert!(
             f.provider
                 .snapshot("example.com")

@@ -136,7 +136,10 @@ mod tests {
             zone("example.com"),
             vec![
                 a("www.example.com", ["192.0.2.1"]),
-                txt("a-www.example.com", "heritage=external-dns,external-dns/owner=default"),
+                txt(
+                    "a-www.example.com",
+                    "heritage=external-dns,external-dns/owner=default",
+                ),
                 a("other.example.com", ["192.0.2.2"]),
             ],
         );
@@ -144,13 +147,20 @@ mod tests {
         let names: BTreeSet<String> = found.iter().map(|r| r.name.to_string()).collect();
         assert_eq!(
             names,
-            ["a-www.example.com".to_string(), "www.example.com".to_string()].into()
+            [
+                "a-www.example.com".to_string(),
+                "www.example.com".to_string()
+            ]
+            .into()
         );
     }
 
     #[test]
     fn patch_applies_accepted_groups_only() {
-        let mut store = ZoneStore::new(zone("example.com"), vec![a("old.example.com", ["192.0.2.9"])]);
+        let mut store = ZoneStore::new(
+            zone("example.com"),
+            vec![a("old.example.com", ["192.0.2.9"])],
+        );
         let create = ChangeGroup {
             subject: a("new.example.com", ["192.0.2.1"]).key(),
             changes: vec![Change::Create {

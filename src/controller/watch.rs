@@ -9,8 +9,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -104,7 +104,11 @@ async fn watch_kind<K>(
             }
             Ok(Event::InitDone) => {
                 let outcomes = buffer.take().unwrap_or_default();
-                tracing::info!(resource = kind.as_str(), objects = outcomes.len(), "list complete");
+                tracing::info!(
+                    resource = kind.as_str(),
+                    objects = outcomes.len(),
+                    "list complete"
+                );
                 lock(&shared.index).replace_kind(kind, outcomes);
                 shared.metrics.watch_synced.get_or_create(&labels).set(1);
                 shared.health.set_watch_failing(None);

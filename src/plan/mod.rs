@@ -335,6 +335,10 @@ pub struct Plan {
     pub skipped: Vec<SkippedInput>,
     /// Owned records kept because their object was skipped.
     pub kept: Vec<KeptRecord>,
+    /// Kinds of change refused by the safety thresholds (see [`crate::safety`]).
+    pub refusals: Vec<crate::safety::Refusal>,
+    /// Record changes held back because of those refusals; not applied.
+    pub held_back: Vec<Change>,
 }
 
 impl Plan {
@@ -437,6 +441,8 @@ impl<'a> Planner<'a> {
             conflicts: notes.conflicts.into_iter().collect(),
             skipped: notes.skipped,
             kept: notes.kept.into_iter().collect(),
+            refusals: Vec::new(),
+            held_back: Vec::new(),
         }
     }
 

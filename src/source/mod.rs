@@ -293,6 +293,15 @@ pub struct SourceSnapshot {
 }
 
 impl SourceSnapshot {
+    /// Keeps the records of objects that have no target right now (a one-shot run cannot tell
+    /// how long a load balancer status has been empty, so it never deletes for that reason;
+    /// `zonesync run` deletes after `--target-grace-period`).
+    pub fn protect_targetless(&mut self) {
+        for claim in self.claims.iter().filter(|c| c.targets.is_empty()) {
+            self.protected.insert(claim.resource.to_string());
+        }
+    }
+
     /// Adds one object's outcome.
     pub fn push(&mut self, outcome: ObjectOutcome) {
         let resource = outcome.resource.to_string();

@@ -72,7 +72,10 @@ fn demo_plan_shows_every_kind_of_outcome() {
         out.contains("Plan: 5 to create, 1 to update, 1 to delete."),
         "{out}"
     );
-    assert!(!out.contains("cache.example.com"), "ClusterIP services publish nothing");
+    assert!(
+        !out.contains("cache.example.com"),
+        "ClusterIP services publish nothing"
+    );
     let after = std::fs::read_to_string(zones.path().join("example.com.zone")).unwrap();
     assert_eq!(before, after, "plan never writes");
 }
@@ -82,7 +85,10 @@ fn sync_then_plan_is_empty_and_foreign_records_stay() {
     let zones = demo_zones();
     let sync = zonesync_with("sync", &demo_manifests(), zones.path(), &[]);
     assert_eq!(sync.code, 0, "{}", sync.both());
-    assert!(sync.stdout.contains("Applied: 5 created, 1 updated, 1 deleted."));
+    assert!(
+        sync.stdout
+            .contains("Applied: 5 created, 1 updated, 1 deleted.")
+    );
     let plan = zonesync_with("plan", &demo_manifests(), zones.path(), &[]);
     assert_eq!(plan.code, 0, "{}", plan.both());
     assert!(plan.stdout.contains("No changes. DNS is up to date."));
@@ -97,7 +103,10 @@ fn sync_then_plan_is_empty_and_foreign_records_stay() {
         assert!(zone.contains(kept), "missing {kept:?} in\n{zone}");
     }
     assert!(!zone.contains("old-promo"), "{zone}");
-    assert!(!zone.contains("192.0.2.20"), "the conflict loser is not published");
+    assert!(
+        !zone.contains("192.0.2.20"),
+        "the conflict loser is not published"
+    );
     assert!(zone.contains("2025010102"), "serial bumped once:\n{zone}");
 
     // A second sync changes nothing, not even the serial.
@@ -155,7 +164,12 @@ status:
 #[test]
 fn json_output_is_the_documented_schema() {
     let zones = demo_zones();
-    let plan = zonesync_with("plan", &demo_manifests(), zones.path(), &["--output", "json"]);
+    let plan = zonesync_with(
+        "plan",
+        &demo_manifests(),
+        zones.path(),
+        &["--output", "json"],
+    );
     assert_eq!(plan.code, 2, "{}", plan.both());
     let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(json["version"], 1);
@@ -164,19 +178,13 @@ fn json_output_is_the_documented_schema() {
     assert_eq!(json["summary"]["update"], 1);
     assert_eq!(json["summary"]["delete"], 1);
     let changes = json["zones"][0]["changes"].as_array().unwrap();
-    let delete = changes
-        .iter()
-        .find(|c| c["action"] == "delete")
-        .unwrap();
+    let delete = changes.iter().find(|c| c["action"] == "delete").unwrap();
     assert_eq!(delete["name"], "old-promo.example.com");
     assert_eq!(delete["type"], "A");
     assert_eq!(delete["reason"]["code"], "resource_gone");
     assert_eq!(delete["reason"]["resource"], "ingress/shop/promo");
     assert_eq!(delete["old"]["targets"][0], "192.0.2.99");
-    let update = changes
-        .iter()
-        .find(|c| c["action"] == "update")
-        .unwrap();
+    let update = changes.iter().find(|c| c["action"] == "update").unwrap();
     assert_eq!(update["fields"][0], "targets");
     assert_eq!(update["new"]["targets"][0], "a1b2c3.lb.example.net");
     let markers = json["zones"][0]["markers"].as_array().unwrap();
@@ -201,7 +209,10 @@ fn markdown_output_is_a_table() {
     assert!(plan.stdout.contains(
         "| ➖ | example.com | `old-promo.example.com A` | 192.0.2.99 | ingress/shop/promo no longer exists |"
     ), "{}", plan.stdout);
-    assert!(plan.stdout.contains("**Plan: 5 to create, 1 to update, 1 to delete.**"));
+    assert!(
+        plan.stdout
+            .contains("**Plan: 5 to create, 1 to update, 1 to delete.**")
+    );
 }
 
 #[test]
@@ -252,7 +263,10 @@ fn flags_come_from_the_environment() {
         .env("ZONESYNC_MANIFEST", demo_manifests())
         .env("ZONESYNC_PROVIDER", "zonefile")
         .env("ZONESYNC_ZONEFILE_DIR", zones.path())
-        .env("ZONESYNC_DOMAIN_FILTER", "api.example.com,old-promo.example.com")
+        .env(
+            "ZONESYNC_DOMAIN_FILTER",
+            "api.example.com,old-promo.example.com",
+        )
         .env("ZONESYNC_OUTPUT", "json"));
     assert_eq!(plan.code, 2, "{}", plan.both());
     let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
@@ -265,11 +279,20 @@ fn flags_come_from_the_environment() {
 fn invalid_configuration_is_one_clear_error() {
     let zones = demo_zones();
     let cases: [(&[&str], &str); 6] = [
-        (&["--txt-prefix", "p-", "--txt-suffix=-s"], "mutually exclusive"),
+        (
+            &["--txt-prefix", "p-", "--txt-suffix=-s"],
+            "mutually exclusive",
+        ),
         (&["--policy", "yolo"], "unknown policy \"yolo\""),
-        (&["--managed-record-types", "A,B C"], "--managed-record-types"),
+        (
+            &["--managed-record-types", "A,B C"],
+            "--managed-record-types",
+        ),
         (&["--label-filter", "app in (a"], "--label-filter"),
-        (&["--domain-filter", "bad!domain"], "--domain-filter \"bad!domain\""),
+        (
+            &["--domain-filter", "bad!domain"],
+            "--domain-filter \"bad!domain\"",
+        ),
         (&["--annotation-prefix", "nope"], "must end with '/'"),
     ];
     for (extra, expected) in cases {
@@ -291,8 +314,13 @@ fn invalid_configuration_is_one_clear_error() {
         "/nonexistent",
     ]));
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains("--source manifest needs at least one --manifest"));
-    let unknown_provider = run(zonesync().args(["plan", "--source", "manifest", "--provider", "bind"]));
+    assert!(
+        missing
+            .stderr
+            .contains("--source manifest needs at least one --manifest")
+    );
+    let unknown_provider =
+        run(zonesync().args(["plan", "--source", "manifest", "--provider", "bind"]));
     assert_eq!(unknown_provider.code, 1, "usage errors exit 1, not 2");
     assert!(unknown_provider.stderr.contains("invalid value 'bind'"));
 }
@@ -307,13 +335,23 @@ fn broken_manifest_fails_without_touching_dns() {
         "good.yaml",
         &ingress_manifest("default", "app", &["app.example.com"], &["192.0.2.5"]),
     );
-    std::fs::write(manifests.path().join("bad.yaml"), b"kind: Ingress\nmetadata: {name: \xff\xfe}\n")
-        .unwrap();
+    std::fs::write(
+        manifests.path().join("bad.yaml"),
+        b"kind: Ingress\nmetadata: {name: \xff\xfe}\n",
+    )
+    .unwrap();
     let sync = zonesync_with("sync", manifests.path(), zones.path(), &[]);
     assert_eq!(sync.code, 1, "{}", sync.both());
-    assert!(sync.stderr.contains("bad.yaml is not UTF-8"), "{}", sync.both());
+    assert!(
+        sync.stderr.contains("bad.yaml is not UTF-8"),
+        "{}",
+        sync.both()
+    );
     let after = std::fs::read_to_string(zones.path().join("example.com.zone")).unwrap();
-    assert_eq!(before, after, "nothing deleted because a manifest was unreadable");
+    assert_eq!(
+        before, after,
+        "nothing deleted because a manifest was unreadable"
+    );
 }
 
 #[test]
@@ -335,11 +373,126 @@ fn rejected_changes_fail_the_sync_and_are_named() {
     let sync = zonesync_with("sync", manifests.path(), zones.path(), &[]);
     assert_eq!(sync.code, 0, "{}", sync.both());
     assert!(
-        sync.stdout.contains("record web.example.net CNAME exists and is not owned by zonesync; left alone"),
+        sync.stdout.contains(
+            "record web.example.net CNAME exists and is not owned by zonesync; left alone"
+        ),
         "{}",
         sync.both()
     );
     let zone = std::fs::read_to_string(zones.path().join("example.net.zone")).unwrap();
     assert!(zone.contains("elsewhere.example.com"));
     assert!(!zone.contains("192.0.2.8"));
+}
+
+/// A zone where zonesync owns `count` A records `host0..` for one Ingress each.
+fn owned_zone(dir: &Path, count: usize) {
+    let mut zone =
+        String::from("$ORIGIN example.org.\n@ 3600 IN SOA ns. admin. 1 7200 3600 1209600 300\n");
+    for i in 0..count {
+        zone.push_str(&format!(
+            "host{i} 300 IN A 192.0.2.{i}\na-host{i} 300 IN TXT \"heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/app{i}\"\n"
+        ));
+    }
+    write(dir, "example.org.zone", &zone);
+}
+
+fn owned_manifests(dir: &Path, range: std::ops::Range<usize>) {
+    for i in range {
+        write(
+            dir,
+            &format!("app{i}.yaml"),
+            &ingress_manifest(
+                "default",
+                &format!("app{i}"),
+                &[&format!("host{i}.example.org")],
+                &[&format!("192.0.2.{i}")],
+            ),
+        );
+    }
+}
+
+#[test]
+fn mass_deletion_is_refused_unless_forced() {
+    let zones = tempfile::tempdir().unwrap();
+    owned_zone(zones.path(), 10);
+    let manifests = tempfile::tempdir().unwrap();
+    // Only 6 of the 10 objects remain (40% would be deleted), plus one new object.
+    owned_manifests(manifests.path(), 0..6);
+    write(
+        manifests.path(),
+        "new.yaml",
+        &ingress_manifest("default", "new", &["new.example.org"], &["192.0.2.200"]),
+    );
+    let plan = zonesync_with("plan", manifests.path(), zones.path(), &[]);
+    assert_eq!(plan.code, 1, "{}", plan.both());
+    let message = "zone example.org: the plan would delete 4 of the 10 records zonesync owns (40%), more than --max-delete-percent=30";
+    assert!(plan.stderr.contains(message), "{}", plan.both());
+    assert!(
+        plan.stdout.contains("Held back by the safety thresholds:"),
+        "{}",
+        plan.both()
+    );
+    assert!(
+        plan.stdout.contains(
+            "Plan: 1 to create, 0 to update, 0 to delete (4 held back by the safety thresholds.)"
+        ),
+        "{}",
+        plan.both()
+    );
+
+    let sync = zonesync_with("sync", manifests.path(), zones.path(), &[]);
+    assert_eq!(sync.code, 1, "{}", sync.both());
+    let zone = std::fs::read_to_string(zones.path().join("example.org.zone")).unwrap();
+    assert!(zone.contains("new "), "the creation went ahead:\n{zone}");
+    assert!(
+        zone.contains("host9 "),
+        "the deletions were held back:\n{zone}"
+    );
+
+    let raised = zonesync_with(
+        "plan",
+        manifests.path(),
+        zones.path(),
+        &["--max-delete-percent", "50"],
+    );
+    assert_eq!(raised.code, 2, "{}", raised.both());
+
+    let forced = zonesync_with("sync", manifests.path(), zones.path(), &["--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.both());
+    let zone = std::fs::read_to_string(zones.path().join("example.org.zone")).unwrap();
+    assert!(!zone.contains("host9 "), "{zone}");
+    assert!(!zone.contains("a-host9 "), "{zone}");
+}
+
+#[test]
+fn records_of_objects_without_an_address_are_kept_by_one_shot_runs() {
+    let zones = tempfile::tempdir().unwrap();
+    owned_zone(zones.path(), 1);
+    let manifests = tempfile::tempdir().unwrap();
+    // The load balancer status is empty (an ingress controller rolling out).
+    write(
+        manifests.path(),
+        "app0.yaml",
+        &ingress_manifest("default", "app0", &["host0.example.org"], &[]),
+    );
+    let plan = zonesync_with("plan", manifests.path(), zones.path(), &[]);
+    assert_eq!(plan.code, 0, "{}", plan.both());
+    assert!(
+        plan.stdout
+            .contains("host0.example.org A (ingress/default/app0)"),
+        "{}",
+        plan.both()
+    );
+    let immediate = zonesync_with(
+        "plan",
+        manifests.path(),
+        zones.path(),
+        &["--target-grace-period", "0s"],
+    );
+    assert_eq!(immediate.code, 2, "{}", immediate.both());
+    assert!(
+        immediate.stdout.contains("- host0.example.org A 192.0.2.0"),
+        "{}",
+        immediate.both()
+    );
 }

@@ -50,7 +50,9 @@ fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())?;
     Some((status, body))
 }
 
@@ -80,12 +82,24 @@ impl Controller {
         let log = log_dir.join(format!("zonesync-{port}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let child = zonesync()
-            .args(["run", "--source", "ingress", "--source", "service", "--kubeconfig"])
+            .args([
+                "run",
+                "--source",
+                "ingress",
+                "--source",
+                "service",
+                "--kubeconfig",
+            ])
             .arg(kubeconfig)
             .args(["--provider", "zonefile", "--zonefile-dir"])
             .arg(zones)
             .args(["--metrics-address", &metrics.to_string()])
-            .args(["--min-event-sync-interval", "20ms", "--log-level", "info"])
+            .args(["--log-level", "info"])
+            .args(if extra.contains(&"--min-event-sync-interval") {
+                &[][..]
+            } else {
+                &["--min-event-sync-interval", "20ms"][..]
+            })
             .args(extra)
             .stdout(file.try_clone().unwrap())
             .stderr(file)
@@ -190,7 +204,12 @@ impl Setup {
     }
 
     fn controller(&self, extra: &[&str]) -> Controller {
-        Controller::start(&self.api.kubeconfig(), self.zones.path(), self.logs.path(), extra)
+        Controller::start(
+            &self.api.kubeconfig(),
+            self.zones.path(),
+            self.logs.path(),
+            extra,
+        )
     }
 }
 
@@ -261,15 +280,25 @@ async fn ingress_lifecycle_is_mirrored_in_the_zone() {
             )
         })
         .collect();
-    assert!(reasons.contains(&("api".into(), "RecordCreated".into())), "{reasons:?}");
-    assert!(reasons.contains(&("web".into(), "RecordUpdated".into())), "{reasons:?}");
+    assert!(
+        reasons.contains(&("api".into(), "RecordCreated".into())),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&("web".into(), "RecordUpdated".into())),
+        "{reasons:?}"
+    );
     let metrics = controller.metrics();
     assert!(
-        metrics.contains("zonesync_changes_applied_total{action=\"create\",provider=\"zonefile\"} 2"),
+        metrics
+            .contains("zonesync_changes_applied_total{action=\"create\",provider=\"zonefile\"} 2"),
         "{metrics}"
     );
     assert!(metrics.contains("zonesync_leader 1"), "{metrics}");
-    assert!(metrics.contains("zonesync_event_to_apply_seconds_count"), "{metrics}");
+    assert!(
+        metrics.contains("zonesync_event_to_apply_seconds_count"),
+        "{metrics}"
+    );
     assert!(
         controller
             .metric("zonesync_provider_requests_total{provider=\"zonefile\",operation=\"records\"}")
@@ -283,13 +312,24 @@ async fn ingress_lifecycle_is_mirrored_in_the_zone() {
 async fn watch_drops_and_expired_history_cause_no_spurious_deletes() {
     let setup = Setup::new().await;
     let objects: Vec<Value> = (0..30)
-        .map(|i| ingress(&format!("app{i}"), &format!("app{i}.example.com"), Some("192.0.2.50")))
+        .map(|i| {
+            ingress(
+                &format!("app{i}"),
+                &format!("app{i}.example.com"),
+                Some("192.0.2.50"),
+            )
+        })
         .collect();
     setup.api.apply_all(objects).unwrap();
     let controller = setup.controller(&[]);
     controller.wait_ready().await;
     eventually(Duration::from_secs(10), "30 records", || {
-        setup.zone().lines().filter(|l| l.contains("192.0.2.50")).count() == 30
+        setup
+            .zone()
+            .lines()
+            .filter(|l| l.contains("192.0.2.50"))
+            .count()
+            == 30
     })
     .await;
 
@@ -304,9 +344,11 @@ async fn watch_drops_and_expired_history_cause_no_spurious_deletes() {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    eventually(Duration::from_secs(10), "the object created during the storm", || {
-        has_record(&setup.zone(), "late", "192.0.2.51")
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the object created during the storm",
+        || has_record(&setup.zone(), "late", "192.0.2.51"),
+    )
     .await;
     let zone = setup.zone();
     assert_eq!(
@@ -398,11 +440,18 @@ async fn only_the_leader_writes_and_a_standby_takes_over() {
         .api
         .get(&ResourceType::LEASE, Some("zonesync"), "zonesync")
         .expect("lease exists");
-    let holder = lease["spec"]["holderIdentity"].as_str().unwrap().to_string();
+    let holder = lease["spec"]["holderIdentity"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(holder.ends_with(&format!("-{}", first.pid())), "{holder}");
 
     // The standby never wrote: only the leader's process logged applies.
-    assert!(!second.log().contains("zone file written"), "{}", second.log());
+    assert!(
+        !second.log().contains("zone file written"),
+        "{}",
+        second.log()
+    );
 
     // Kill the leader hard: the standby takes over within the lease duration and writes.
     first.signal("KILL");
@@ -470,34 +519,190 @@ async fn plan_and_sync_read_the_cluster_once() {
     let kubeconfig = setup.api.kubeconfig();
     let args = |command: &str| {
         let mut c = zonesync();
-        c.args([command, "--source", "ingress", "--source", "service", "--kubeconfig"])
-            .arg(&kubeconfig)
-            .args(["--provider", "zonefile", "--zonefile-dir"])
-            .arg(setup.zones.path());
+        c.args([
+            command,
+            "--source",
+            "ingress",
+            "--source",
+            "service",
+            "--kubeconfig",
+        ])
+        .arg(&kubeconfig)
+        .args(["--provider", "zonefile", "--zonefile-dir"])
+        .arg(setup.zones.path());
         c
     };
     let plan = tokio::task::block_in_place(|| run(&mut args("plan")));
     assert_eq!(plan.code, 2, "{}", plan.both());
-    assert!(plan.stdout.contains("+ www.example.com A 192.0.2.10"), "{}", plan.both());
     assert!(
-        plan.stdout.contains("+ api.example.com CNAME lb.example.net"),
+        plan.stdout.contains("+ www.example.com A 192.0.2.10"),
         "{}",
         plan.both()
     );
-    let namespaced = tokio::task::block_in_place(|| run(zonesync()
-        .args(["plan", "--source", "ingress", "--namespace", "other", "--kubeconfig"])
-        .arg(setup.api.kubeconfig())
-        .args(["--provider", "zonefile", "--zonefile-dir"])
-        .arg(setup.zones.path())));
+    assert!(
+        plan.stdout
+            .contains("+ api.example.com CNAME lb.example.net"),
+        "{}",
+        plan.both()
+    );
+    let namespaced = tokio::task::block_in_place(|| {
+        run(zonesync()
+            .args([
+                "plan",
+                "--source",
+                "ingress",
+                "--namespace",
+                "other",
+                "--kubeconfig",
+            ])
+            .arg(setup.api.kubeconfig())
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(setup.zones.path()))
+    });
     assert_eq!(namespaced.code, 0, "{}", namespaced.both());
 
-    setup.api.fail_next(RequestMatcher::verb(Verb::List), 500, 1);
-    let failed = tokio::task::block_in_place(|| run(zonesync()
-        .args(["sync", "--source", "ingress", "--kubeconfig"])
-        .arg(setup.api.kubeconfig())
-        .args(["--provider", "zonefile", "--zonefile-dir"])
-        .arg(setup.zones.path())));
+    setup
+        .api
+        .fail_next(RequestMatcher::verb(Verb::List), 500, 1);
+    let failed = tokio::task::block_in_place(|| {
+        run(zonesync()
+            .args(["sync", "--source", "ingress", "--kubeconfig"])
+            .arg(setup.api.kubeconfig())
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(setup.zones.path()))
+    });
     assert_eq!(failed.code, 1, "{}", failed.both());
-    assert!(failed.stderr.contains("cannot list ingresses"), "{}", failed.both());
-    assert!(!setup.zone().contains("www"), "nothing written after a failed list");
+    assert!(
+        failed.stderr.contains("cannot list ingresses"),
+        "{}",
+        failed.both()
+    );
+    assert!(
+        !setup.zone().contains("www"),
+        "nothing written after a failed list"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vanished_load_balancer_status_keeps_records_for_the_grace_period() {
+    let setup = Setup::new().await;
+    setup
+        .api
+        .apply(ingress("web", "www.example.com", Some("192.0.2.10")))
+        .unwrap();
+    let controller = setup.controller(&["--target-grace-period", "2s"]);
+    controller.wait_ready().await;
+    eventually(Duration::from_secs(10), "record", || {
+        has_record(&setup.zone(), "www", "192.0.2.10")
+    })
+    .await;
+    let before = setup.zone();
+
+    // The ingress controller rolls out: the status empties, then comes back.
+    setup
+        .api
+        .apply(ingress("web", "www.example.com", None))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        setup.zone(),
+        before,
+        "nothing changes during the grace period"
+    );
+    setup
+        .api
+        .apply(ingress("web", "www.example.com", Some("192.0.2.10")))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        setup.zone(),
+        before,
+        "nothing changes when the status comes back"
+    );
+
+    // Empty for good: the records go once the grace period is over.
+    setup
+        .api
+        .apply(ingress("web", "www.example.com", None))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(has_record(&setup.zone(), "www", "192.0.2.10"));
+    eventually(
+        Duration::from_secs(10),
+        "deletion after the grace period",
+        || {
+            let zone = setup.zone();
+            !has_record(&zone, "www", "192.0.2.10") && !zone.contains("a-www")
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
+    let setup = Setup::new().await;
+    let objects: Vec<Value> = (0..12)
+        .map(|i| {
+            ingress(
+                &format!("app{i}"),
+                &format!("app{i}.example.com"),
+                Some("192.0.2.70"),
+            )
+        })
+        .collect();
+    setup.api.apply_all(objects).unwrap();
+    let controller = setup.controller(&["--min-event-sync-interval", "500ms"]);
+    controller.wait_ready().await;
+    eventually(Duration::from_secs(10), "12 records", || {
+        setup
+            .zone()
+            .lines()
+            .filter(|l| l.contains("192.0.2.70"))
+            .count()
+            == 12
+    })
+    .await;
+
+    // Half the objects vanish at once, and one new object arrives.
+    for i in 0..6 {
+        setup
+            .api
+            .delete(&ResourceType::INGRESS, Some("default"), &format!("app{i}"))
+            .unwrap();
+    }
+    setup
+        .api
+        .apply(ingress("fresh", "fresh.example.com", Some("192.0.2.71")))
+        .unwrap();
+    eventually(Duration::from_secs(10), "the new record", || {
+        has_record(&setup.zone(), "fresh", "192.0.2.71")
+    })
+    .await;
+    let zone = setup.zone();
+    assert_eq!(
+        zone.lines().filter(|l| l.contains("192.0.2.70")).count(),
+        12,
+        "deletions held back:\n{zone}"
+    );
+    assert!(
+        controller
+            .metric("zonesync_changes_held_back")
+            .unwrap_or(0.0)
+            >= 6.0
+    );
+    let (status, body) = controller.ready().unwrap();
+    assert_eq!(status, 200, "the rest keeps working: {body}");
+    assert!(body.contains("held back"), "{body}");
+    assert!(
+        body.contains("the plan would delete 6 of the 12 records zonesync owns"),
+        "{body}"
+    );
+    eventually(Duration::from_secs(5), "a ChangeHeldBack event", || {
+        setup
+            .api
+            .list(&ResourceType::EVENT, Some("default"))
+            .iter()
+            .any(|e| e["reason"] == "ChangeHeldBack")
+    })
+    .await;
 }

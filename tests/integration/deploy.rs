@@ -113,11 +113,14 @@ fn patches_apply_to_the_workloads_they_target() {
         }
         // A patch must change the existing container, not add a second one.
         let containers = |v: &Value| {
-            ["/spec/template/spec/containers", "/spec/jobTemplate/spec/template/spec/containers"]
-                .iter()
-                .find_map(|p| v.pointer(p))
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len)
+            [
+                "/spec/template/spec/containers",
+                "/spec/jobTemplate/spec/template/spec/containers",
+            ]
+            .iter()
+            .find_map(|p| v.pointer(p))
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len)
         };
         assert_eq!(
             containers(&merged),
@@ -160,8 +163,8 @@ fn round_trip<K>(path: &Path, value: &Value) -> K
 where
     K: serde::de::DeserializeOwned + serde::Serialize,
 {
-    let typed: K = serde_json::from_value(value.clone())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let typed: K =
+        serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let back = serde_json::to_value(&typed).unwrap();
     assert_eq!(
         strip_nulls(value.clone()),
@@ -230,7 +233,11 @@ fn kustomizations_reference_existing_files() {
                     references.push(env.as_str().unwrap().to_string());
                 }
             }
-            assert!(!references.is_empty(), "{} references nothing", path.display());
+            assert!(
+                !references.is_empty(),
+                "{} references nothing",
+                path.display()
+            );
             for reference in references {
                 let target = base.join(&reference);
                 assert!(
@@ -249,7 +256,13 @@ fn kustomizations_reference_existing_files() {
     }
     assert!(checked >= 9, "checked {checked} kustomizations");
     for flavour in ["route53", "rfc2136", "route53-cronjob", "rfc2136-cronjob"] {
-        assert!(deploy_dir().join("overlays").join(flavour).join("kustomization.yaml").exists());
+        assert!(
+            deploy_dir()
+                .join("overlays")
+                .join(flavour)
+                .join("kustomization.yaml")
+                .exists()
+        );
     }
 }
 
@@ -307,7 +320,10 @@ fn rbac_grants_exactly_what_the_code_uses() {
     );
     assert_eq!(role.metadata.namespace.as_deref(), Some("zonesync"));
     for binding in ["ClusterRoleBinding", "RoleBinding"] {
-        let (_, value) = manifests.iter().find(|(_, v)| v["kind"] == binding).unwrap();
+        let (_, value) = manifests
+            .iter()
+            .find(|(_, v)| v["kind"] == binding)
+            .unwrap();
         assert_eq!(value["subjects"][0]["name"], "zonesync");
         assert_eq!(value["subjects"][0]["namespace"], "zonesync");
     }
@@ -333,10 +349,17 @@ async fn every_api_call_is_in_the_access_table() {
     let kubeconfig = api.kubeconfig();
     let base = |command: &str| {
         let mut c = zonesync();
-        c.args([command, "--source", "ingress", "--source", "service", "--kubeconfig"])
-            .arg(&kubeconfig)
-            .args(["--provider", "zonefile", "--zonefile-dir"])
-            .arg(zones.path());
+        c.args([
+            command,
+            "--source",
+            "ingress",
+            "--source",
+            "service",
+            "--kubeconfig",
+        ])
+        .arg(&kubeconfig)
+        .args(["--provider", "zonefile", "--zonefile-dir"])
+        .arg(zones.path());
         c
     };
     let sync = tokio::task::block_in_place(|| run(&mut base("sync")));
@@ -348,7 +371,11 @@ async fn every_api_call_is_in_the_access_table() {
         .unwrap()
         .port();
     let mut controller = base("run")
-        .args(["--leader-election", "--leader-election-namespace", "zonesync"])
+        .args([
+            "--leader-election",
+            "--leader-election-namespace",
+            "zonesync",
+        ])
         .args(["--metrics-address", &format!("127.0.0.1:{port}")])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -410,7 +437,10 @@ async fn every_api_call_is_in_the_access_table() {
         ("coordination.k8s.io", "leases", "update"),
     ] {
         let key = (expected.0.into(), expected.1.into(), expected.2.into());
-        assert!(used.contains(&key), "expected a {expected:?} call; saw {used:?}");
+        assert!(
+            used.contains(&key),
+            "expected a {expected:?} call; saw {used:?}"
+        );
     }
 }
 
@@ -438,7 +468,10 @@ fn env_file(component: &str) -> Vec<(String, String)> {
 #[test]
 fn workloads_are_hardened_and_probe_the_real_endpoints() {
     let manifests = manifests();
-    let (path, value) = manifests.iter().find(|(_, v)| v["kind"] == "Deployment").unwrap();
+    let (path, value) = manifests
+        .iter()
+        .find(|(_, v)| v["kind"] == "Deployment")
+        .unwrap();
     let deployment: Deployment = round_trip(path, value);
     let spec = deployment.spec;
     assert_eq!(spec.replicas, Some(2));
@@ -454,8 +487,20 @@ fn workloads_are_hardened_and_probe_the_real_endpoints() {
     let port = &container.ports.as_ref().unwrap()[0];
     assert_eq!(port.container_port.to_string(), metrics_port);
     assert_eq!(port.name.as_deref(), Some("metrics"));
-    let liveness = container.liveness_probe.as_ref().unwrap().http_get.as_ref().unwrap();
-    let readiness = container.readiness_probe.as_ref().unwrap().http_get.as_ref().unwrap();
+    let liveness = container
+        .liveness_probe
+        .as_ref()
+        .unwrap()
+        .http_get
+        .as_ref()
+        .unwrap();
+    let readiness = container
+        .readiness_probe
+        .as_ref()
+        .unwrap()
+        .http_get
+        .as_ref()
+        .unwrap();
     assert_eq!(liveness.path.as_deref(), Some("/healthz"));
     assert_eq!(readiness.path.as_deref(), Some("/readyz"));
     let pod_security = pod.security_context.unwrap();
@@ -482,7 +527,10 @@ fn workloads_are_hardened_and_probe_the_real_endpoints() {
         value["spec"]["selector"]["matchLabels"]
     );
 
-    let (path, value) = manifests.iter().find(|(_, v)| v["kind"] == "CronJob").unwrap();
+    let (path, value) = manifests
+        .iter()
+        .find(|(_, v)| v["kind"] == "CronJob")
+        .unwrap();
     let cronjob: CronJob = round_trip(path, value);
     let spec = cronjob.spec;
     assert_eq!(spec.concurrency_policy.as_deref(), Some("Forbid"));
@@ -494,8 +542,16 @@ fn workloads_are_hardened_and_probe_the_real_endpoints() {
 #[test]
 fn container_arguments_and_settings_are_accepted_by_the_binary() {
     let manifests = manifests();
-    let deployment = &manifests.iter().find(|(_, v)| v["kind"] == "Deployment").unwrap().1;
-    let cronjob = &manifests.iter().find(|(_, v)| v["kind"] == "CronJob").unwrap().1;
+    let deployment = &manifests
+        .iter()
+        .find(|(_, v)| v["kind"] == "Deployment")
+        .unwrap()
+        .1;
+    let cronjob = &manifests
+        .iter()
+        .find(|(_, v)| v["kind"] == "CronJob")
+        .unwrap()
+        .1;
     let run_args = container_at(deployment, "/spec/template/spec/containers/0")
         .args
         .unwrap();
@@ -522,17 +578,16 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
                 };
                 command.env(key, value);
             }
-            command.env("POD_NAME", "zonesync-abc").env("POD_NAMESPACE", "zonesync");
+            command
+                .env("POD_NAME", "zonesync-abc")
+                .env("POD_NAMESPACE", "zonesync");
             let result = run(&mut command);
-            assert_eq!(
-                result.code,
-                0,
-                "{component} {args:?}: {}",
-                result.both()
-            );
+            assert_eq!(result.code, 0, "{component} {args:?}: {}", result.both());
             assert!(result.stdout.contains("configuration is valid"));
             assert!(
-                !result.stdout.contains("c2VjcmV0LWtleS1mb3ItZXhhbXBsZS1vbmx5LXJlcGxhY2UtbWU="),
+                !result
+                    .stdout
+                    .contains("c2VjcmV0LWtleS1mb3ItZXhhbXBsZS1vbmx5LXJlcGxhY2UtbWU="),
                 "the TSIG secret must not be printed"
             );
         }

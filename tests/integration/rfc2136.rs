@@ -8,7 +8,7 @@ use std::path::Path;
 
 use zonesync_test_support::dns::{Bind, DnsServer, Knot, TsigKey, ZoneRecord, find_records};
 
-use crate::common::{Run, run, write, zonesync};
+use crate::common::{Run, ingress_manifest, run, write, zonesync};
 
 const ZONE_RECORDS: &[&str] = &[
     "foreign IN A 192.0.2.200",
@@ -20,18 +20,7 @@ const ZONE_RECORDS: &[&str] = &[
 
 /// An Ingress in namespace `default` asking for `hosts`, pointing at load-balancer `targets`.
 fn ingress(name: &str, hosts: &[&str], targets: &[&str]) -> String {
-    let mut text = format!(
-        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  namespace: default\n  annotations:\n    external-dns.kubernetes.io/hostname: \"{}\"\nspec: {{}}\nstatus:\n  loadBalancer:\n    ingress:\n",
-        hosts.join(",")
-    );
-    for target in targets {
-        if target.parse::<std::net::IpAddr>().is_ok() {
-            text.push_str(&format!("      - ip: \"{target}\"\n"));
-        } else {
-            text.push_str(&format!("      - hostname: \"{target}\"\n"));
-        }
-    }
-    text
+    ingress_manifest("default", name, hosts, targets)
 }
 
 /// A LoadBalancer Service in namespace `default` asking for `host`, pointing at `ip`.

@@ -167,12 +167,10 @@ impl Request for Queries<'_> {
         client: &Client,
         connection: &mut Connection,
     ) -> Result<Self::Output, ExchangeError> {
-        {
-            let soa = self.0.iter().filter(|(_, t)| *t == RecordType::SOA).count() as u64;
-            Counters::add(&client.counters.soa_queries, soa);
-            Counters::add(&client.counters.queries, self.0.len() as u64 - soa);
-            connection.query_many(self.0, client.signer.as_ref()).await
-        }
+        let soa = self.0.iter().filter(|(_, t)| *t == RecordType::SOA).count() as u64;
+        Counters::add(&client.counters.soa_queries, soa);
+        Counters::add(&client.counters.queries, self.0.len() as u64 - soa);
+        connection.query_many(self.0, client.signer.as_ref()).await
     }
 }
 
@@ -187,14 +185,12 @@ impl Request for Update<'_> {
         client: &Client,
         connection: &mut Connection,
     ) -> Result<Self::Output, ExchangeError> {
-        {
-            let (answer, bytes) = connection
-                .exchange(self.0.clone(), client.signer.as_ref())
-                .await?;
-            Counters::add(&client.counters.update_messages, 1);
-            Counters::add(&client.counters.update_bytes, bytes as u64);
-            Ok(answer)
-        }
+        let (answer, bytes) = connection
+            .exchange(self.0.clone(), client.signer.as_ref())
+            .await?;
+        Counters::add(&client.counters.update_messages, 1);
+        Counters::add(&client.counters.update_bytes, bytes as u64);
+        Ok(answer)
     }
 }
 
@@ -209,9 +205,7 @@ impl Request for ZoneTransfer<'_> {
         client: &Client,
         connection: &mut Connection,
     ) -> Result<Self::Output, ExchangeError> {
-        {
-            Counters::add(&client.counters.transfers, 1);
-            connection.transfer(self.0, client.signer.as_ref()).await
-        }
+        Counters::add(&client.counters.transfers, 1);
+        connection.transfer(self.0, client.signer.as_ref()).await
     }
 }

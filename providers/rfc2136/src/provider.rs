@@ -422,7 +422,6 @@ impl Provider for Rfc2136Provider {
                 }),
             }
         }
-        let local_rejections = report.rejected.len();
         let (batches, oversized) = update::pack(
             &prepared,
             self.config.batch_change_size(),
@@ -452,12 +451,13 @@ impl Provider for Rfc2136Provider {
         tracing::info!(zone = %zone_name, messages = sent.accepted_messages, accepted = sent.accepted.len(), refused = sent.rejected.len(), "updates sent");
 
         if sent.accepted.is_empty() {
-            // Nothing changed on the server: keep the cache, report one error if there is one
-            // cause for everything.
+            // Nothing was accepted (a message lost with its connection may still have landed;
+            // the cache stays, the next SOA check notices). One cause for everything is
+            // reported as one error.
             if let Some(fatal) = sent.fatal {
                 return Err(fatal);
             }
-            if local_rejections == 0
+            if report.rejected.is_empty()
                 && let Some(first) = sent.refusals.first()
                 && sent.refusals.iter().all(|r| r.message() == first.message())
             {
