@@ -78,10 +78,28 @@ fn values(endpoint: &Endpoint) -> String {
 
 fn heading(endpoint: &Endpoint) -> String {
     let mut text = format!("{} {}", endpoint.name, endpoint.record_type);
+    if endpoint.is_alias() {
+        text.push_str(" ALIAS");
+    }
     if let Some(set_identifier) = &endpoint.set_identifier {
         let _ = write!(text, " [{set_identifier}]");
     }
     text
+}
+
+/// Provider properties other than the alias flag, as `{aws/weight=10}`.
+fn properties(endpoint: &Endpoint) -> String {
+    let shown: Vec<String> = endpoint
+        .properties
+        .iter()
+        .filter(|(key, _)| key.as_str() != "alias")
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    if shown.is_empty() {
+        String::new()
+    } else {
+        format!(" {{{}}}", shown.join(", "))
+    }
 }
 
 fn ttl(endpoint: &Endpoint) -> String {
@@ -89,6 +107,14 @@ fn ttl(endpoint: &Endpoint) -> String {
         .ttl
         .map(|t| format!("ttl {t}"))
         .unwrap_or_else(|| "ttl default".to_string())
+}
+
+fn nonempty(text: String) -> String {
+    if text.is_empty() {
+        " {}".to_string()
+    } else {
+        text
+    }
 }
 
 /// The old → new description of an update, field by field.
@@ -103,9 +129,11 @@ fn update_detail(old: &Endpoint, new: &Endpoint) -> String {
                 old.ttl.map_or("-".into(), |t| t.to_string()),
                 new.ttl.map_or("-".into(), |t| t.to_string())
             ),
-            UpdateField::Properties => {
-                format!("properties {:?} → {:?}", old.properties, new.properties)
-            }
+            UpdateField::Properties => format!(
+                "properties{} →{}",
+                nonempty(properties(old)),
+                nonempty(properties(new))
+            ),
             UpdateField::Resource => format!(
                 "claimed by {} → {}",
                 old.resource().unwrap_or("?"),
@@ -120,11 +148,12 @@ fn change_line(out: &mut String, change: &Change, p: &Palette) {
     let _ = match change {
         Change::Create { record } => writeln!(
             out,
-            "  {}+ {} {} ({}){}  {}← {}{}",
+            "  {}+ {} {} ({}){}{}  {}← {}{}",
             p.green,
             heading(record),
             values(record),
             ttl(record),
+            properties(record),
             p.reset,
             p.dim,
             record.resource().unwrap_or("?"),

@@ -691,7 +691,7 @@ impl<'a> Planner<'a> {
                         }
                         Some(found) => {
                             reused_markers.insert(found.record.key());
-                            if found.record.targets != marker.targets {
+                            if !same_marker(&found.record, &marker) {
                                 markers.push(Change::Update {
                                     old: found.record.clone(),
                                     new: marker,
@@ -713,7 +713,7 @@ impl<'a> Planner<'a> {
             };
             let marker = self.registry.marker_for(new);
             match record.markers.iter().find(|m| m.key() == marker.key()) {
-                Some(existing) if existing.targets == marker.targets => {}
+                Some(existing) if same_marker(existing, &marker) => {}
                 Some(existing) => markers.push(Change::Update {
                     old: existing.clone(),
                     new: marker,
@@ -885,6 +885,12 @@ impl RowContext<'_> {
     }
 }
 
+/// A marker needs rewriting when its value or its provider properties (Route53 routing
+/// policy, which markers copy) differ.
+fn same_marker(existing: &Endpoint, wanted: &Endpoint) -> bool {
+    existing.targets == wanted.targets && existing.properties == wanted.properties
+}
+
 fn row_key(endpoint: &Endpoint) -> RowKey {
     (endpoint.name.clone(), endpoint.set_identifier.clone())
 }
@@ -898,3 +904,6 @@ fn owner_of(ownership: &Ownership) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

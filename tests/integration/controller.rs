@@ -9,6 +9,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use zonesync_test_support::dns::{Bind, DnsServer, find_records};
 use zonesync_test_support::kube_api::{FakeApiServer, RequestMatcher, ResourceType, Verb};
 
 use crate::common::{run, write, zonesync};
@@ -77,6 +78,16 @@ struct Controller {
 
 impl Controller {
     fn start(kubeconfig: &Path, zones: &Path, log_dir: &Path, extra: &[&str]) -> Self {
+        let provider = [
+            "--provider".to_string(),
+            "zonefile".to_string(),
+            "--zonefile-dir".to_string(),
+            zones.display().to_string(),
+        ];
+        Self::start_with(kubeconfig, &provider, log_dir, extra)
+    }
+
+    fn start_with(kubeconfig: &Path, provider: &[String], log_dir: &Path, extra: &[&str]) -> Self {
         let port = free_port();
         let metrics: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let log = log_dir.join(format!("zonesync-{port}.log"));
@@ -91,8 +102,7 @@ impl Controller {
                 "--kubeconfig",
             ])
             .arg(kubeconfig)
-            .args(["--provider", "zonefile", "--zonefile-dir"])
-            .arg(zones)
+            .args(provider)
             .args(["--metrics-address", &metrics.to_string()])
             .args(["--log-level", "info"])
             .args(if extra.contains(&"--min-event-sync-interval") {
@@ -705,4 +715,73 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
             .any(|e| e["reason"] == "ChangeHeldBack")
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_keeps_bind_in_step() {
+    let api = FakeApiServer::start().await.unwrap();
+    let bind = tokio::task::block_in_place(|| {
+        Bind::builder()
+            .zone_with_records("example.org", &["manual 300 IN A 198.51.100.7"])
+            .start()
+    });
+    let logs = tempfile::tempdir().unwrap();
+    let secret = write(logs.path(), "tsig.secret", &bind.key().secret);
+    let provider: Vec<String> = [
+        "--provider",
+        "rfc2136",
+        "--rfc2136-host",
+        "127.0.0.1",
+        "--rfc2136-port",
+        &bind.port().to_string(),
+        "--rfc2136-zone",
+        "example.org",
+        "--rfc2136-tsig-keyname",
+        &bind.key().name,
+        "--rfc2136-tsig-secret-alg",
+        &bind.key().algorithm,
+        "--rfc2136-tsig-secret-file",
+        &secret.display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let controller = Controller::start_with(&api.kubeconfig(), &provider, logs.path(), &[]);
+    controller.wait_ready().await;
+    let values = |name: &str, record_type: &str| -> Vec<String> {
+        let records = bind.axfr("example.org").unwrap();
+        find_records(&records, name, record_type)
+            .into_iter()
+            .map(|r| r.text())
+            .collect()
+    };
+
+    api.apply(ingress("web", "www.example.org", Some("192.0.2.10")))
+        .unwrap();
+    eventually(Duration::from_secs(10), "A and marker served by BIND", || {
+        values("www.example.org", "A") == ["192.0.2.10"]
+            && values("a-www.example.org", "TXT")
+                == ["heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/web"]
+    })
+    .await;
+    api.apply(ingress("web", "www.example.org", Some("192.0.2.11")))
+        .unwrap();
+    eventually(Duration::from_secs(10), "A updated", || {
+        values("www.example.org", "A") == ["192.0.2.11"]
+    })
+    .await;
+    api.delete(&ResourceType::INGRESS, Some("default"), "web")
+        .unwrap();
+    eventually(Duration::from_secs(10), "record and marker deleted", || {
+        values("www.example.org", "A").is_empty() && values("a-www.example.org", "TXT").is_empty()
+    })
+    .await;
+    assert_eq!(values("manual.example.org", "A"), ["198.51.100.7"]);
+    assert_eq!(
+        controller
+            .metric("zonesync_provider_requests_total{provider=\"rfc2136\",operation=\"records\"}")
+            .unwrap_or(0.0),
+        1.0,
+        "one read at start; events never re-read the zone"
+    );
 }

@@ -496,10 +496,22 @@ mod tests {
         assert!(!config.evaluate_target_health);
         assert!(config.prefer_cname);
         assert_eq!(config.rate_limit.requests_per_second, 2.5);
-        assert!(parse(&["--aws-evaluate-target-health"]).unwrap().evaluate_target_health);
-        assert!(!parse(&["--no-aws-evaluate-target-health"]).unwrap().evaluate_target_health);
         assert!(
-            parse(&["--no-aws-evaluate-target-health", "--aws-evaluate-target-health=true"]).is_err()
+            parse(&["--aws-evaluate-target-health"])
+                .unwrap()
+                .evaluate_target_health
+        );
+        assert!(
+            !parse(&["--no-aws-evaluate-target-health"])
+                .unwrap()
+                .evaluate_target_health
+        );
+        assert!(
+            parse(&[
+                "--no-aws-evaluate-target-health",
+                "--aws-evaluate-target-health=true"
+            ])
+            .is_err()
         );
     }
 

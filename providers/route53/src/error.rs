@@ -1,7 +1,7 @@
 //! Route53 failures, classified from the SDK's errors so the provider knows what to retry,
 //! what to bisect and what to report.
 
-use aws_sdk_route53::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use zonesync_core::{ErrorKind, ProviderError};
 
 /// What went wrong with one Route53 request.
@@ -96,7 +96,7 @@ impl Route53Error {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let detail = DisplayErrorContext(error).to_string();
+        let detail = display_chain(error);
         match error {
             SdkError::ServiceError(_) | SdkError::ResponseError(_) => {
                 let status = error
@@ -237,6 +237,24 @@ impl Route53Error {
             Self::NoSuchZone { .. } => ErrorKind::Config,
         }
     }
+}
+
+/// The error and its causes, `: `-separated, without repeats (the SDK's own context printer
+/// appends a Debug dump that is too noisy for operators).
+fn display_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    // Bounded: error chains are short, but a cyclic one must not hang us.
+    for _ in 0..16 {
+        let Some(cause) = source else { break };
+        let cause_text = cause.to_string();
+        if !cause_text.is_empty() && !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl From<Route53Error> for ProviderError {

@@ -604,6 +604,12 @@ async fn throttling_and_server_errors_are_retried_a_bounded_number_of_times() {
     proxy.throttle_next("ListResourceRecordSets", 2);
     proxy.fail_next("ChangeResourceRecordSets", 1);
     proxy.throttle_next("ChangeResourceRecordSets", 1);
+    proxy.add_rule(FaultRule {
+        action: Some("ChangeResourceRecordSets"),
+        body_contains: None,
+        fault: Fault::PriorRequestNotComplete,
+        remaining: 1,
+    });
     provider.records(&zone).await.unwrap();
     let group = create_group(endpoint("www.example.com", RecordType::A, &["192.0.2.1"]));
     let report = provider
@@ -612,10 +618,10 @@ async fn throttling_and_server_errors_are_retried_a_bounded_number_of_times() {
         .unwrap();
     assert!(report.rejected.is_empty());
     let stats = provider.stats();
-    assert_eq!(stats.retries, 4, "{stats:?}");
-    assert_eq!(stats.throttled, 3, "{stats:?}");
+    assert_eq!(stats.retries, 5, "{stats:?}");
+    assert_eq!(stats.throttled, 4, "{stats:?}");
     assert_eq!(stats.list_resource_record_sets, 3);
-    assert_eq!(stats.change_resource_record_sets, 3);
+    assert_eq!(stats.change_resource_record_sets, 4);
     assert_eq!(moto.records(&zone_id).await.len(), 4);
 
     // Throttled for good: the request is tried 1 + max_retries times, then the apply fails
@@ -625,7 +631,7 @@ async fn throttling_and_server_errors_are_retried_a_bounded_number_of_times() {
     let error = provider.apply(&zone, &[other]).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transient, "{error}");
     assert!(error.to_string().contains("Throttling"), "{error}");
-    assert_eq!(provider.stats().change_resource_record_sets, 3 + 4);
+    assert_eq!(provider.stats().change_resource_record_sets, 4 + 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
