@@ -54,7 +54,7 @@ pub struct RunArgs {
     #[arg(long, env = "ZONESYNC_DRY_RUN", help_heading = "Controller")]
     pub dry_run: bool,
     /// Publish Kubernetes Events on the objects whose records change (`--events=false` to disable).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "ZONESYNC_EVENTS", help_heading = "Controller")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, env = "ZONESYNC_EVENTS", help_heading = "Controller")]
     pub events: bool,
     /// Use streaming lists (WatchList, `sendInitialEvents`) for the initial list of each watch; needs Kubernetes 1.32+.
     #[arg(long, env = "ZONESYNC_KUBE_WATCH_LIST", help_heading = "Controller")]
@@ -292,6 +292,9 @@ pub struct CommonArgs {
     #[arg(long, env = "ZONESYNC_FORCE", help_heading = "Safety")]
     pub force: bool,
 
+    /// Ownership registry; only `txt` (external-dns's default and format) is supported.
+    #[arg(long, default_value = "txt", value_parser = ["txt"], env = "ZONESYNC_REGISTRY", help_heading = "Ownership")]
+    pub registry: String,
     /// Owner id written into ownership markers; records with another owner are never touched.
     #[arg(
         long,

@@ -15,6 +15,13 @@ pub const ALPHA_PREFIX: &str = "external-dns.alpha.kubernetes.io/";
 /// Largest TTL DNS allows (2^31 - 1 seconds).
 pub const MAX_TTL: u64 = 2_147_483_647;
 
+/// Longest annotation value zonesync reads; a longer one is ignored with a warning.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// Most host names one object may ask for; an object asking for more is skipped whole (its
+/// records are kept), so one object cannot flood a zone.
+pub const MAX_NAMES_PER_OBJECT: usize = 256;
+
 /// The annotation prefixes zonesync reads, in order of preference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnnotationPrefixes(Vec<String>);
@@ -115,6 +122,20 @@ pub fn read_common(
     };
 
     let mut settings = CommonSettings::default();
+    for key in ["ttl", "target", "set-identifier"] {
+        if let Some((full, value)) = prefixes.get(annotations, key)
+            && value.len() > MAX_VALUE_BYTES
+        {
+            return Err(skip(
+                annotation_field(&full),
+                value,
+                format!(
+                    "the value is {} bytes, more than {MAX_VALUE_BYTES}",
+                    value.len()
+                ),
+            ));
+        }
+    }
     if let Some((key, value)) = prefixes.get(annotations, "ttl") {
         settings.ttl =
             Some(parse_ttl(value).map_err(|reason| skip(annotation_field(&key), value, reason))?);
@@ -196,9 +217,40 @@ pub fn parse_hostnames(
     names: &mut Vec<DnsName>,
     skipped: &mut Vec<SkippedInput>,
 ) {
+    if value.len() > MAX_VALUE_BYTES {
+        skipped.push(SkippedInput::new(
+            resource,
+            field,
+            value,
+            format!(
+                "the value is {} bytes, more than {MAX_VALUE_BYTES}; ignored",
+                value.len()
+            ),
+            SkipScope::Hostname,
+        ));
+        return;
+    }
     for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         push_hostname(resource, field, item, names, skipped);
     }
+}
+
+/// Refuses an object asking for more than [`MAX_NAMES_PER_OBJECT`] names: `Some(outcome)` with
+/// the object skipped whole.
+pub fn too_many_names(resource: &ResourceRef, names: &[DnsName]) -> Option<ObjectOutcome> {
+    if names.len() <= MAX_NAMES_PER_OBJECT {
+        return None;
+    }
+    let mut outcome = ObjectOutcome::not_selected(resource.clone());
+    outcome.selected = true;
+    outcome.skipped.push(SkippedInput::new(
+        resource,
+        "host names",
+        &format!("{} names", names.len()),
+        format!("an object may ask for at most {MAX_NAMES_PER_OBJECT} host names"),
+        SkipScope::Object,
+    ));
+    Some(outcome)
 }
 
 /// Validates one host name found in `field` and adds it unless already present.

@@ -470,3 +470,49 @@ fn idn_hostnames_become_punycode() {
         .convert(&config());
     assert_eq!(names(&outcome), ["xn--bcher-kva.example.com"]);
 }
+
+#[test]
+fn hostile_annotations_are_skipped_and_named() {
+    // A megabyte of host names: ignored as a whole, with a short message.
+    let huge = "a.example.com,".repeat(80_000);
+    let outcome = ingress("web")
+        .host("ok.example.com")
+        .annotation(HOSTNAME, &huge)
+        .lb(Some("192.0.2.1"), None)
+        .convert(&config());
+    assert_eq!(names(&outcome), ["ok.example.com"]);
+    assert_eq!(outcome.skipped.len(), 1);
+    assert!(outcome.skipped[0].reason.contains("more than 65536"));
+    assert!(outcome.skipped[0].value.len() < 300, "value shortened");
+
+    // Thousands of distinct names: the object is skipped whole (its records are kept).
+    let many: Vec<String> = (0..1000).map(|i| format!("h{i}.example.com")).collect();
+    let outcome = ingress("web")
+        .annotation(HOSTNAME, &many.join(","))
+        .lb(Some("192.0.2.1"), None)
+        .convert(&config());
+    assert!(outcome.is_skipped_whole());
+    assert!(outcome.skipped[0].reason.contains("at most 256"));
+
+    // Control characters, a wildcard in the middle, an absurd TTL.
+    let outcome = ingress("web")
+        .annotation(
+            HOSTNAME,
+            "tab\there.example.com,a.*.example.com,ok.example.com",
+        )
+        .lb(Some("192.0.2.1"), None)
+        .convert(&config());
+    assert_eq!(names(&outcome), ["ok.example.com"]);
+    assert_eq!(outcome.skipped.len(), 2);
+    let ttl = ingress("web")
+        .host("ok.example.com")
+        .annotation("external-dns.kubernetes.io/ttl", "99999999999999999999999")
+        .convert(&config());
+    assert!(ttl.is_skipped_whole());
+    let huge_target = ingress("web")
+        .host("ok.example.com")
+        .annotation("external-dns.kubernetes.io/target", &"1".repeat(100_000))
+        .convert(&config());
+    assert!(huge_target.is_skipped_whole());
+    assert!(huge_target.skipped[0].value.len() < 300);
+}

@@ -5,7 +5,7 @@ use k8s_openapi::api::networking::v1::Ingress;
 
 use super::annotations::{
     annotation_field, parse_hostnames, push_hostname, push_status_targets, read_common,
-    single_cname_target,
+    single_cname_target, too_many_names,
 };
 use super::{
     Claim, ObjectOutcome, ResourceKind, ResourceRef, SkipScope, SkippedInput, SourceConfig,
@@ -98,6 +98,9 @@ pub fn convert(ingress: &Ingress, config: &SourceConfig) -> ObjectOutcome {
         );
     }
 
+    if let Some(outcome) = too_many_names(&resource, &names) {
+        return outcome;
+    }
     let mut targets = Vec::new();
     let targets_field = match common.targets {
         Some(from_annotation) => {

@@ -142,14 +142,29 @@ fn load_file(path: &Path, objects: &mut Vec<KubeObject>) -> Result<(), ManifestE
         offset: e.valid_up_to(),
     })?;
     let documents: Vec<Value> =
-        serde_saphyr::from_multiple(text).map_err(|e| ManifestError::Yaml {
-            path: path.to_path_buf(),
-            message: e.to_string(),
+        serde_saphyr::from_multiple_with_options(text, parse_options(text.len())).map_err(|e| {
+            ManifestError::Yaml {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
         })?;
     for (index, document) in documents.into_iter().enumerate() {
         push_document(path, index + 1, document, objects)?;
     }
     Ok(())
+}
+
+/// The YAML parser's budget, scaled to the file: the defaults stop at 1,024 documents and
+/// 250,000 nodes, which a file of a few thousand objects exceeds. Alias and anchor limits (the
+/// "billion laughs" defence) keep their defaults.
+fn parse_options(len: usize) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = budget.max_documents.max(len / 8);
+    budget.max_nodes = budget.max_nodes.max(len);
+    budget.max_events = budget.max_events.max(len.saturating_mul(2));
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 fn push_document(
@@ -262,6 +277,15 @@ items:
         assert!(
             matches!(&objects[1], KubeObject::Service(s) if s.metadata.name.as_deref() == Some("api"))
         );
+    }
+
+    #[test]
+    fn reads_files_with_thousands_of_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  namespace: default\n  annotations:\n    external-dns.kubernetes.io/hostname: a.example.com\nspec:\n  type: LoadBalancer\n  ports: [{port: 80}, {port: 443}]\nstatus:\n  loadBalancer:\n    ingress: [{ip: 192.0.2.1}]\n---\n";
+        write(dir.path(), "big.yaml", one.repeat(12_000).as_bytes());
+        let objects = load(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(objects.len(), 12_000);
     }
 
     #[test]

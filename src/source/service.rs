@@ -5,6 +5,7 @@ use k8s_openapi::api::core::v1::Service;
 
 use super::annotations::{
     annotation_field, parse_hostnames, push_status_targets, read_common, single_cname_target,
+    too_many_names,
 };
 use super::{Claim, ObjectOutcome, ResourceKind, ResourceRef, SourceConfig, Target};
 use super::{SkipScope, SkippedInput};
@@ -57,6 +58,9 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
         );
     }
 
+    if let Some(outcome) = too_many_names(&resource, &names) {
+        return outcome;
+    }
     let mut targets: Vec<Target> = Vec::new();
     let field;
     if let Some(from_annotation) = common.targets {

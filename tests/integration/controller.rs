@@ -21,7 +21,7 @@ ns1 3600 IN A 192.0.2.1
 manual 3600 IN A 198.51.100.7
 ";
 
-fn ingress(name: &str, host: &str, ip: Option<&str>) -> Value {
+pub(crate) fn ingress(name: &str, host: &str, ip: Option<&str>) -> Value {
     let status = match ip {
         Some(ip) => json!({"loadBalancer": {"ingress": [{"ip": ip}]}}),
         None => json!({"loadBalancer": {}}),
@@ -58,7 +58,7 @@ fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
 }
 
 /// Polls `check` every 50 ms until it holds or `timeout` passes.
-async fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if check() {
@@ -70,7 +70,7 @@ async fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bo
 }
 
 /// A running `zonesync run`, killed on drop.
-struct Controller {
+pub(crate) struct Controller {
     child: Option<Child>,
     metrics: SocketAddr,
     log: PathBuf,
@@ -87,7 +87,7 @@ impl Controller {
         Self::start_with(kubeconfig, &provider, log_dir, extra)
     }
 
-    fn start_with(kubeconfig: &Path, provider: &[String], log_dir: &Path, extra: &[&str]) -> Self {
+    pub(crate) fn start_with(kubeconfig: &Path, provider: &[String], log_dir: &Path, extra: &[&str]) -> Self {
         let port = free_port();
         let metrics: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let log = log_dir.join(format!("zonesync-{port}.log"));
@@ -104,12 +104,12 @@ impl Controller {
             .arg(kubeconfig)
             .args(provider)
             .args(["--metrics-address", &metrics.to_string()])
-            .args(["--log-level", "info"])
-            .args(if extra.contains(&"--min-event-sync-interval") {
-                &[][..]
-            } else {
-                &["--min-event-sync-interval", "20ms"][..]
-            })
+            .args(
+                [("--log-level", "info"), ("--min-event-sync-interval", "20ms")]
+                    .iter()
+                    .filter(|(flag, _)| !extra.contains(flag))
+                    .flat_map(|(flag, value)| [*flag, *value]),
+            )
             .args(extra)
             .stdout(file.try_clone().unwrap())
             .stderr(file)
@@ -123,21 +123,21 @@ impl Controller {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn ready(&self) -> Option<(u16, String)> {
+    pub(crate) fn ready(&self) -> Option<(u16, String)> {
         http_get(self.metrics, "/readyz")
     }
 
-    fn metrics(&self) -> String {
+    pub(crate) fn metrics(&self) -> String {
         http_get(self.metrics, "/metrics")
             .map(|(_, body)| body)
             .unwrap_or_default()
     }
 
-    fn metric(&self, line_prefix: &str) -> Option<f64> {
+    pub(crate) fn metric(&self, line_prefix: &str) -> Option<f64> {
         self.metrics()
             .lines()
             .find(|l| l.starts_with(line_prefix))
@@ -145,7 +145,7 @@ impl Controller {
             .and_then(|v| v.parse().ok())
     }
 
-    async fn wait_ready(&self) {
+    pub(crate) async fn wait_ready(&self) {
         eventually(Duration::from_secs(20), "readiness", || {
             self.ready().is_some_and(|(status, _)| status == 200)
         })
@@ -156,7 +156,7 @@ impl Controller {
         self.child.as_ref().unwrap().id()
     }
 
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let status = std::process::Command::new("kill")
             .args([&format!("-{signal}"), &self.pid().to_string()])
             .status()
@@ -165,7 +165,7 @@ impl Controller {
     }
 
     /// Waits for the process to exit; its exit code.
-    async fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+    pub(crate) async fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
         let child = self.child.as_mut().unwrap();
         while Instant::now() < deadline {

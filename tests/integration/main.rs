@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod controller;
 mod deploy;
+mod faults;
 mod kube;
 mod rfc2136;
 mod route53;
