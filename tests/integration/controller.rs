@@ -785,3 +785,43 @@ async fn controller_keeps_bind_in_step() {
         "one read at start; events never re-read the zone"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_object_in_a_list_never_means_nothing_desired() {
+    let setup = Setup::new().await;
+    let zone = format!(
+        "{ZONE}web 300 IN A 192.0.2.10\na-web 300 IN TXT \"heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/default/web\"\n"
+    );
+    write(setup.zones.path(), "example.com.zone", &zone);
+    setup
+        .api
+        .apply(ingress("web", "web.example.com", Some("192.0.2.10")))
+        .unwrap();
+    // An object the API server would never have accepted: `rules` is not a list.
+    setup
+        .api
+        .apply(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "broken", "namespace": "default"},
+            "spec": {"rules": "not-a-list"}
+        }))
+        .unwrap();
+    let sync = tokio::task::block_in_place(|| {
+        run(zonesync()
+            .args(["sync", "--source", "ingress", "--kubeconfig"])
+            .arg(setup.api.kubeconfig())
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(setup.zones.path()))
+    });
+    assert_eq!(sync.code, 1, "{}", sync.both());
+    assert!(sync.stderr.contains("cannot list ingresses"), "{}", sync.both());
+    let controller = setup.controller(&[]);
+    eventually(Duration::from_secs(10), "the failing list", || {
+        controller
+            .ready()
+            .is_some_and(|(status, body)| status == 503 && body.contains("initial list"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(setup.zone(), zone, "nothing deleted");
+}
