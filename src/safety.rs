@@ -89,6 +89,14 @@ impl fmt::Display for Refusal {
     }
 }
 
+/// False when `count` deletions or updates can never cross a threshold, whatever the zone
+/// size: below `min_owned` records nothing is limited, and from there on `count` is within the
+/// smaller percentage. Lets the controller skip counting owned records for small changes.
+pub fn may_refuse(count: usize, limits: &SafetyLimits) -> bool {
+    let smallest = limits.max_delete_percent.min(limits.max_update_percent) as usize;
+    !limits.force && count * 100 > limits.min_owned.max(1) * smallest
+}
+
 /// Finds what `plan` may not do under `limits`. Records owned per zone come from
 /// `owned(zone index)`, so an incremental plan can be judged against the whole zone.
 pub fn check(plan: &Plan, limits: &SafetyLimits, owned: impl Fn(usize) -> usize) -> Vec<Refusal> {
@@ -230,6 +238,16 @@ mod tests {
             check(&plan, &limits, |i| plan.zones[i].owned)[0].kind,
             LimitedKind::Update
         );
+    }
+
+    #[test]
+    fn small_changes_never_need_counting() {
+        let limits = SafetyLimits::default();
+        assert!(!may_refuse(3, &limits), "3 of at least 10 is at most 30%");
+        assert!(may_refuse(4, &limits));
+        // Consistent with check(): a plan may_refuse rejects is refused for some zone size.
+        let plan = plan_with(4, 0, 0, 10);
+        assert_eq!(check(&plan, &limits, |i| plan.zones[i].owned).len(), 1);
     }
 
     #[test]

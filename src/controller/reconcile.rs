@@ -196,10 +196,12 @@ impl Reconciler {
             .map(|z| {
                 let limited = z
                     .changes()
-                    .any(|c| !matches!(c, zonesync_core::Change::Create { .. }));
-                if limited {
+                    .filter(|c| !matches!(c, zonesync_core::Change::Create { .. }))
+                    .count();
+                if crate::safety::may_refuse(limited, &self.safety) {
                     self.owned_in(&z.zone.id)
                 } else {
+                    // Too few changes to cross a threshold in any zone: skip counting.
                     0
                 }
             })
