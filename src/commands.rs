@@ -86,31 +86,8 @@ fn init_logging(args: &CommonArgs) {
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Plan(args) => {
-            let config = Config::from_args(&args.common)?;
-            if args.common.check_config {
-                println!("configuration is valid:\n{config:#?}");
-                return Ok(EXIT_OK);
-            }
-            let provider = config
-                .provider
-                .build()
-                .await
-                .context("cannot open the provider")?;
-            let plan = compute_plan(&config, provider.as_ref()).await?;
-            print_plan(&plan, args.output)?;
-            if !plan.refusals.is_empty() {
-                for refusal in &plan.refusals {
-                    eprintln!("error: {refusal}");
-                }
-                return Ok(EXIT_ERROR);
-            }
-            Ok(if plan.has_changes() {
-                EXIT_CHANGES
-            } else {
-                EXIT_OK
-            })
-        }
+        Command::Plan(args) => one_shot(&args.common, args.output, ApplyMode::DryRun).await,
+        Command::Sync(args) => one_shot(&args.common, args.output, ApplyMode::Apply).await,
         Command::Run(args) => {
             let config = crate::config::RunConfig::from_args(&args)?;
             if args.common.check_config {
@@ -120,40 +97,52 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             crate::controller::run(config).await?;
             Ok(EXIT_OK)
         }
-        Command::Sync(args) => {
-            let config = Config::from_args(&args.common)?;
-            if args.common.check_config {
-                println!("configuration is valid:\n{config:#?}");
-                return Ok(EXIT_OK);
-            }
-            let provider = config
-                .provider
-                .build()
-                .await
-                .context("cannot open the provider")?;
-            let plan = compute_plan(&config, provider.as_ref()).await?;
-            print_plan(&plan, args.output)?;
-            let outcome = apply::apply(provider.as_ref(), &plan, ApplyMode::Apply).await;
-            for refusal in &plan.refusals {
-                eprintln!("error: {refusal}");
-            }
-            if outcome.is_success() && plan.refusals.is_empty() {
-                if plan.has_changes() && args.output == OutputFormat::Text {
-                    let counts = plan.counts();
-                    println!(
-                        "Applied: {} created, {} updated, {} deleted.",
-                        counts.create, counts.update, counts.delete
-                    );
-                }
-                Ok(EXIT_OK)
-            } else {
-                if !outcome.is_success() {
-                    eprint!("error: sync failed:\n{outcome}");
-                }
-                Ok(EXIT_ERROR)
-            }
-        }
     }
+}
+
+/// `plan` (dry run) and `sync`: compute the plan, print it, apply it unless dry-running.
+///
+/// Exit status: 0 nothing to do (plan) or success (sync); 2 changes (plan); 1 when the safety
+/// thresholds held changes back or anything failed.
+async fn one_shot(args: &CommonArgs, output: OutputFormat, mode: ApplyMode) -> anyhow::Result<u8> {
+    let config = Config::from_args(args)?;
+    if args.check_config {
+        println!("configuration is valid:\n{config:#?}");
+        return Ok(EXIT_OK);
+    }
+    let provider = config
+        .provider
+        .build()
+        .await
+        .context("cannot open the provider")?;
+    let plan = compute_plan(&config, provider.as_ref()).await?;
+    print_plan(&plan, output)?;
+    let outcome = apply::apply(provider.as_ref(), &plan, mode).await;
+    for refusal in &plan.refusals {
+        eprintln!("error: {refusal}");
+    }
+    if !outcome.is_success() {
+        eprint!("error: sync failed:\n{outcome}");
+        return Ok(EXIT_ERROR);
+    }
+    if !plan.refusals.is_empty() {
+        return Ok(EXIT_ERROR);
+    }
+    if mode == ApplyMode::DryRun {
+        return Ok(if plan.has_changes() {
+            EXIT_CHANGES
+        } else {
+            EXIT_OK
+        });
+    }
+    if plan.has_changes() && output == OutputFormat::Text {
+        let counts = plan.counts();
+        println!(
+            "Applied: {} created, {} updated, {} deleted.",
+            counts.create, counts.update, counts.delete
+        );
+    }
+    Ok(EXIT_OK)
 }
 
 fn print_plan(plan: &Plan, format: OutputFormat) -> anyhow::Result<()> {

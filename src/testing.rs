@@ -4,6 +4,7 @@ use zonesync_core::{DnsName, Endpoint, LABEL_OWNER, LABEL_RESOURCE, RecordType, 
 
 use crate::plan::DesiredEndpoint;
 use crate::registry::Registry;
+use crate::source::{Claim, ObjectOutcome, ResourceKind, ResourceRef, Target};
 
 /// A validated name.
 pub fn name(text: &str) -> DnsName {
@@ -66,4 +67,27 @@ pub fn want(mut endpoint: Endpoint, resource: &str, created: Option<i64>) -> Des
         .labels
         .insert(LABEL_RESOURCE.into(), resource.into());
     DesiredEndpoint { endpoint, created }
+}
+
+/// The outcome of Ingress `default/<object>` asking for `hosts` → `target`.
+pub fn ingress_outcome(object: &str, hosts: &[&str], target: &str) -> ObjectOutcome {
+    let resource = ResourceRef {
+        kind: ResourceKind::Ingress,
+        namespace: "default".into(),
+        name: object.into(),
+    };
+    ObjectOutcome {
+        claim: Some(Claim {
+            resource: resource.clone(),
+            created: None,
+            names: hosts.iter().map(|host| name(host)).collect(),
+            targets: vec![Target::parse(target).expect("valid test target")],
+            ttl: None,
+            set_identifier: None,
+            properties: Default::default(),
+        }),
+        resource,
+        selected: true,
+        skipped: Vec::new(),
+    }
 }

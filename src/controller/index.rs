@@ -339,29 +339,11 @@ impl ObjectLookup for DesiredIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{ResourceRef, Target};
+    use crate::testing::ingress_outcome;
     use crate::testing::name;
 
     fn outcome(object: &str, names: &[&str], target: &str) -> ObjectOutcome {
-        let resource = ResourceRef {
-            kind: ResourceKind::Ingress,
-            namespace: "default".into(),
-            name: object.into(),
-        };
-        ObjectOutcome {
-            claim: Some(Claim {
-                resource: resource.clone(),
-                created: None,
-                names: names.iter().map(|n| name(n)).collect(),
-                targets: vec![Target::parse(target).unwrap()],
-                ttl: None,
-                set_identifier: None,
-                properties: Default::default(),
-            }),
-            resource,
-            selected: true,
-            skipped: Vec::new(),
-        }
+        ingress_outcome(object, names, target)
     }
 
     fn dirty(index: &mut DesiredIndex) -> Vec<String> {

@@ -263,29 +263,11 @@ mod tests {
 
     use super::*;
     use crate::registry::RegistryConfig;
-    use crate::source::{Claim, ObjectOutcome, ResourceKind, ResourceRef, Target};
-    use crate::testing::{a, name, zone};
+    use crate::source::{ObjectOutcome, ResourceKind};
+    use crate::testing::{a, ingress_outcome, zone};
 
     fn outcome(object: &str, host: &str, target: &str) -> ObjectOutcome {
-        let resource = ResourceRef {
-            kind: ResourceKind::Ingress,
-            namespace: "default".into(),
-            name: object.into(),
-        };
-        ObjectOutcome {
-            claim: Some(Claim {
-                resource: resource.clone(),
-                created: None,
-                names: vec![name(host)],
-                targets: vec![Target::parse(target).unwrap()],
-                ttl: None,
-                set_identifier: None,
-                properties: Default::default(),
-            }),
-            resource,
-            selected: true,
-            skipped: Vec::new(),
-        }
+        ingress_outcome(object, &[host], target)
     }
 
     struct Fixture {

@@ -7,9 +7,7 @@ use super::annotations::{
     annotation_field, parse_hostnames, push_hostname, push_status_targets, read_common,
     single_cname_target, too_many_names,
 };
-use super::{
-    Claim, ObjectOutcome, ResourceKind, ResourceRef, SkipScope, SkippedInput, SourceConfig,
-};
+use super::{ObjectOutcome, ResourceKind, ResourceRef, SkipScope, SkippedInput, SourceConfig};
 
 /// Legacy annotation naming the ingress class, used when `spec.ingressClassName` is unset.
 pub const LEGACY_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
@@ -49,7 +47,7 @@ pub fn convert(ingress: &Ingress, config: &SourceConfig) -> ObjectOutcome {
     }
 
     let prefixes = &config.annotation_prefixes;
-    let common = match read_common(&resource, annotations, prefixes) {
+    let mut common = match read_common(&resource, annotations, prefixes) {
         Ok(common) => common,
         Err(outcome) => return *outcome,
     };
@@ -102,7 +100,7 @@ pub fn convert(ingress: &Ingress, config: &SourceConfig) -> ObjectOutcome {
         return outcome;
     }
     let mut targets = Vec::new();
-    let targets_field = match common.targets {
+    let targets_field = match common.targets.take() {
         Some(from_annotation) => {
             targets = from_annotation;
             prefixes
@@ -126,18 +124,12 @@ pub fn convert(ingress: &Ingress, config: &SourceConfig) -> ObjectOutcome {
     };
     single_cname_target(&resource, &targets_field, &mut targets, &mut skipped);
 
-    ObjectOutcome {
-        claim: Some(Claim {
-            created: meta.creation_timestamp.as_ref().map(|t| t.0.as_second()),
-            resource: resource.clone(),
-            names,
-            targets,
-            ttl: common.ttl,
-            set_identifier: common.set_identifier,
-            properties: common.properties,
-        }),
+    ObjectOutcome::claiming(
         resource,
-        selected: true,
+        meta.creation_timestamp.as_ref(),
+        names,
+        targets,
+        common,
         skipped,
-    }
+    )
 }

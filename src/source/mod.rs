@@ -261,6 +261,32 @@ pub struct ObjectOutcome {
 }
 
 impl ObjectOutcome {
+    /// A selected object's outcome: its claim on `names` → `targets`, with the shared
+    /// annotation settings and what was skipped.
+    fn claiming(
+        resource: ResourceRef,
+        created: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+        names: Vec<DnsName>,
+        targets: Vec<Target>,
+        common: annotations::CommonSettings,
+        skipped: Vec<SkippedInput>,
+    ) -> Self {
+        Self {
+            claim: Some(Claim {
+                created: created.map(|t| t.0.as_second()),
+                resource: resource.clone(),
+                names,
+                targets,
+                ttl: common.ttl,
+                set_identifier: common.set_identifier,
+                properties: common.properties,
+            }),
+            resource,
+            selected: true,
+            skipped,
+        }
+    }
+
     fn not_selected(resource: ResourceRef) -> Self {
         Self {
             resource,

@@ -7,7 +7,7 @@ use super::annotations::{
     annotation_field, parse_hostnames, push_status_targets, read_common, single_cname_target,
     too_many_names,
 };
-use super::{Claim, ObjectOutcome, ResourceKind, ResourceRef, SourceConfig, Target};
+use super::{ObjectOutcome, ResourceKind, ResourceRef, SourceConfig, Target};
 use super::{SkipScope, SkippedInput};
 
 /// Converts one Service into what it asks for. Types other than `LoadBalancer` ask for nothing.
@@ -42,7 +42,7 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
     }
 
     let prefixes = &config.annotation_prefixes;
-    let common = match read_common(&resource, annotations, prefixes) {
+    let mut common = match read_common(&resource, annotations, prefixes) {
         Ok(common) => common,
         Err(outcome) => return *outcome,
     };
@@ -63,7 +63,7 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
     }
     let mut targets: Vec<Target> = Vec::new();
     let field;
-    if let Some(from_annotation) = common.targets {
+    if let Some(from_annotation) = common.targets.take() {
         targets = from_annotation;
         field = prefixes
             .get(annotations, "target")
@@ -105,18 +105,12 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
     }
     single_cname_target(&resource, &field, &mut targets, &mut skipped);
 
-    ObjectOutcome {
-        claim: Some(Claim {
-            created: meta.creation_timestamp.as_ref().map(|t| t.0.as_second()),
-            resource: resource.clone(),
-            names,
-            targets,
-            ttl: common.ttl,
-            set_identifier: common.set_identifier,
-            properties: common.properties,
-        }),
+    ObjectOutcome::claiming(
         resource,
-        selected: true,
+        meta.creation_timestamp.as_ref(),
+        names,
+        targets,
+        common,
         skipped,
-    }
+    )
 }

@@ -85,3 +85,15 @@ pub fn ingress_manifest(namespace: &str, name: &str, hosts: &[&str], targets: &[
         hosts.join(",")
     )
 }
+
+/// `zonesync <command>` reading Ingresses and Services from the cluster behind `kubeconfig` and
+/// writing zone files in `zones`.
+pub fn cluster_to_zonefiles(command: &str, kubeconfig: &Path, zones: &Path) -> Command {
+    let mut c = zonesync();
+    c.args([command, "--source", "ingress", "--source", "service"])
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["--provider", "zonefile", "--zonefile-dir"])
+        .arg(zones);
+    c
+}

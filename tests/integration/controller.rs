@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use zonesync_test_support::dns::{Bind, DnsServer, find_records};
 use zonesync_test_support::kube_api::{FakeApiServer, RequestMatcher, ResourceType, Verb};
 
-use crate::common::{run, write, zonesync};
+use crate::common::{cluster_to_zonefiles, run, write, zonesync};
 
 const ZONE: &str = "$ORIGIN example.com.
 @ 3600 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
@@ -87,7 +87,12 @@ impl Controller {
         Self::start_with(kubeconfig, &provider, log_dir, extra)
     }
 
-    pub(crate) fn start_with(kubeconfig: &Path, provider: &[String], log_dir: &Path, extra: &[&str]) -> Self {
+    pub(crate) fn start_with(
+        kubeconfig: &Path,
+        provider: &[String],
+        log_dir: &Path,
+        extra: &[&str],
+    ) -> Self {
         let port = free_port();
         let metrics: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let log = log_dir.join(format!("zonesync-{port}.log"));
@@ -105,10 +110,13 @@ impl Controller {
             .args(provider)
             .args(["--metrics-address", &metrics.to_string()])
             .args(
-                [("--log-level", "info"), ("--min-event-sync-interval", "20ms")]
-                    .iter()
-                    .filter(|(flag, _)| !extra.contains(flag))
-                    .flat_map(|(flag, value)| [*flag, *value]),
+                [
+                    ("--log-level", "info"),
+                    ("--min-event-sync-interval", "20ms"),
+                ]
+                .iter()
+                .filter(|(flag, _)| !extra.contains(flag))
+                .flat_map(|(flag, value)| [*flag, *value]),
             )
             .args(extra)
             .stdout(file.try_clone().unwrap())
@@ -527,21 +535,7 @@ async fn plan_and_sync_read_the_cluster_once() {
         }))
         .unwrap();
     let kubeconfig = setup.api.kubeconfig();
-    let args = |command: &str| {
-        let mut c = zonesync();
-        c.args([
-            command,
-            "--source",
-            "ingress",
-            "--source",
-            "service",
-            "--kubeconfig",
-        ])
-        .arg(&kubeconfig)
-        .args(["--provider", "zonefile", "--zonefile-dir"])
-        .arg(setup.zones.path());
-        c
-    };
+    let args = |command: &str| cluster_to_zonefiles(command, &kubeconfig, setup.zones.path());
     let plan = tokio::task::block_in_place(|| run(&mut args("plan")));
     assert_eq!(plan.code, 2, "{}", plan.both());
     assert!(
@@ -727,25 +721,7 @@ async fn controller_keeps_bind_in_step() {
     });
     let logs = tempfile::tempdir().unwrap();
     let secret = write(logs.path(), "tsig.secret", &bind.key().secret);
-    let provider: Vec<String> = [
-        "--provider",
-        "rfc2136",
-        "--rfc2136-host",
-        "127.0.0.1",
-        "--rfc2136-port",
-        &bind.port().to_string(),
-        "--rfc2136-zone",
-        "example.org",
-        "--rfc2136-tsig-keyname",
-        &bind.key().name,
-        "--rfc2136-tsig-secret-alg",
-        &bind.key().algorithm,
-        "--rfc2136-tsig-secret-file",
-        &secret.display().to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let provider = crate::faults::rfc2136_args(&bind, &secret);
     let controller = Controller::start_with(&api.kubeconfig(), &provider, logs.path(), &[]);
     controller.wait_ready().await;
     let values = |name: &str, record_type: &str| -> Vec<String> {
@@ -814,7 +790,11 @@ async fn a_malformed_object_in_a_list_never_means_nothing_desired() {
             .arg(setup.zones.path()))
     });
     assert_eq!(sync.code, 1, "{}", sync.both());
-    assert!(sync.stderr.contains("cannot list ingresses"), "{}", sync.both());
+    assert!(
+        sync.stderr.contains("cannot list ingresses"),
+        "{}",
+        sync.both()
+    );
     let controller = setup.controller(&[]);
     eventually(Duration::from_secs(10), "the failing list", || {
         controller

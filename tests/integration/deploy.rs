@@ -16,7 +16,7 @@ use serde_json::Value;
 use zonesync::cluster::API_ACCESS;
 use zonesync_test_support::kube_api::{FakeApiServer, ResourceType, Verb};
 
-use crate::common::{repo_root, run, write, zonesync};
+use crate::common::{cluster_to_zonefiles, repo_root, run, write, zonesync};
 
 fn deploy_dir() -> PathBuf {
     repo_root().join("deploy")
@@ -347,21 +347,7 @@ async fn every_api_call_is_in_the_access_table() {
         "$ORIGIN example.com.\n@ 3600 IN SOA ns. admin. 1 7200 3600 1209600 300\n",
     );
     let kubeconfig = api.kubeconfig();
-    let base = |command: &str| {
-        let mut c = zonesync();
-        c.args([
-            command,
-            "--source",
-            "ingress",
-            "--source",
-            "service",
-            "--kubeconfig",
-        ])
-        .arg(&kubeconfig)
-        .args(["--provider", "zonefile", "--zonefile-dir"])
-        .arg(zones.path());
-        c
-    };
+    let base = |command: &str| cluster_to_zonefiles(command, &kubeconfig, zones.path());
     let sync = tokio::task::block_in_place(|| run(&mut base("sync")));
     assert_eq!(sync.code, 0, "{}", sync.both());
 

@@ -409,11 +409,23 @@ async fn thousands_of_hostnames_take_the_minimum_number_of_change_calls() {
     let hosts: Vec<String> = (0..2500)
         .map(|i| format!("host-{i:04}.bulk.example.com"))
         .collect();
-    let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
-    manifests(
-        dir.path(),
-        &[("bulk.yaml", ingress("bulk", &hosts, &["192.0.2.44"], &[]))],
-    );
+    // Ten Ingresses of 250 host names each (an object may ask for at most 256).
+    let files: Vec<(String, String)> = hosts
+        .chunks(250)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            (
+                format!("bulk-{i}.yaml"),
+                ingress(&format!("bulk-{i}"), &chunk, &["192.0.2.44"], &[]),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, String)> = files
+        .iter()
+        .map(|(name, content)| (name.as_str(), content.clone()))
+        .collect();
+    manifests(dir.path(), &files);
 
     moto.reset_recording();
     moto.start_recording();
