@@ -109,14 +109,11 @@ pub struct RunArgs {
 
 /// Parses a duration the way Kubernetes and external-dns flags write them (`50ms`, `10m`, `1h30m`).
 pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
-    let parsed: kube::core::Duration = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("{value:?} is not a duration (e.g. 50ms, 30s, 10m, 1h30m)"))?;
-    if parsed.is_negative() {
+    let parsed = crate::duration::parse(value.trim()).map_err(|e| e.to_string())?;
+    if parsed.negative {
         return Err(format!("{value:?} is negative"));
     }
-    Ok(parsed.into())
+    Ok(parsed.duration)
 }
 
 /// `zonesync plan`.
@@ -341,4 +338,23 @@ pub struct CommonArgs {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "ZONESYNC_LOG_FORMAT", help_heading = "Logging")]
     pub log_format: LogFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `annotations` fuzz target (same parser as the `ttl` annotation): these
+    /// used to panic inside kube's duration parser instead of naming the bad flag value.
+    #[test]
+    fn durations_too_long_to_count_are_an_error() {
+        let error = parse_duration("99999999999999999999h").unwrap_err();
+        assert!(error.contains("too long a duration"), "{error}");
+        assert!(parse_duration("5m-3s").is_err());
+        assert!(parse_duration("-5m").unwrap_err().contains("negative"));
+        assert_eq!(
+            parse_duration(" 1h30m "),
+            Ok(std::time::Duration::from_secs(5400))
+        );
+    }
 }

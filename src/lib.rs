@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod controller;
+pub mod duration;
 pub mod filter;
 pub mod plan;
 pub mod registry;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use zonesync_core::{DnsName, Properties};
 
 use super::{ObjectOutcome, ResourceRef, SkipScope, SkippedInput, Target};
+use crate::duration::DurationError;
 
 /// The prefix external-dns ≥ 0.22 writes.
 pub const PREFIX: &str = "external-dns.kubernetes.io/";
@@ -191,15 +192,22 @@ pub fn parse_ttl(value: &str) -> Result<u32, String> {
     let trimmed = value.trim();
     let seconds = match trimmed.parse::<u64>() {
         Ok(seconds) => seconds,
-        Err(_) => {
-            let duration: kube::core::Duration = trimmed.parse().map_err(|_| {
-                "a TTL must be whole seconds (300) or a duration (10m, 1h30m)".to_string()
-            })?;
-            if duration.is_negative() {
+        Err(_) => match crate::duration::parse(trimmed) {
+            Ok(duration) if duration.negative => {
                 return Err("a TTL cannot be negative".to_string());
             }
-            std::time::Duration::from(duration).as_secs()
-        }
+            Ok(duration) => duration.duration.as_secs(),
+            Err(DurationError::TooLarge { .. }) => {
+                return Err(format!(
+                    "a TTL must be between 1 and {MAX_TTL} seconds, got {trimmed}"
+                ));
+            }
+            Err(DurationError::Invalid { .. }) => {
+                return Err(
+                    "a TTL must be whole seconds (300) or a duration (10m, 1h30m)".to_string(),
+                );
+            }
+        },
     };
     if !(1..=MAX_TTL).contains(&seconds) {
         return Err(format!(
@@ -359,6 +367,17 @@ mod tests {
         assert!(parse_ttl("-5m").is_err());
         assert!(parse_ttl("soon").is_err());
         assert!(parse_ttl("").is_err());
+    }
+
+    /// Found by the `annotations` fuzz target: these used to panic inside kube's duration
+    /// parser, so one annotation could crash the controller.
+    #[test]
+    fn ttl_refuses_durations_too_long_to_count() {
+        let huge = parse_ttl("99999999999999999999h").unwrap_err();
+        assert!(huge.contains("between 1 and 2147483647"), "{huge}");
+        assert!(parse_ttl("5124095576030431h5124095576030431h").is_err());
+        assert!(parse_ttl("5m-3s").is_err());
+        assert!(parse_ttl("1e400h").is_err());
     }
 
     #[test]

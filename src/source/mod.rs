@@ -70,22 +70,23 @@ impl Target {
     /// Parses a target: an IP address, or a host name.
     ///
     /// Fails on something that looks like an address but is not one (`300.1.1.1`, `1.2.3`,
-    /// `fe80::zz`) and on an invalid host name.
+    /// `fe80::zz`, full-width `１.２.３.４`) and on an invalid host name.
     pub fn parse(input: &str) -> Result<Self, String> {
         let trimmed = input.trim();
         if let Ok(address) = trimmed.parse::<IpAddr>() {
             return Ok(Target::Address(address));
         }
-        let looks_numeric = trimmed
-            .trim_end_matches('.')
-            .split('.')
-            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_digit()));
-        if looks_numeric || trimmed.contains(':') {
+        if looks_like_address(trimmed) {
             return Err("not a valid IP address".to_string());
         }
-        DnsName::parse(trimmed)
-            .map(Target::Host)
-            .map_err(|e| format!("not a valid IP address or host name: {e}"))
+        let host = DnsName::parse(trimmed)
+            .map_err(|e| format!("not a valid IP address or host name: {e}"))?;
+        // IDN mapping turns full-width digits and dots into ASCII: `１.２.３.４` would
+        // otherwise become a CNAME to the host name `1.2.3.4`.
+        if looks_like_address(host.as_str()) {
+            return Err("not a valid IP address".to_string());
+        }
+        Ok(Target::Host(host))
     }
 
     fn record_type(&self) -> RecordType {
@@ -95,6 +96,15 @@ impl Target {
             Target::Host(_) => RecordType::Cname,
         }
     }
+}
+
+/// Digits and dots only (`1.2.3`, `300.1.1.1`), or anything with a colon: meant as an address.
+fn looks_like_address(text: &str) -> bool {
+    let numeric = text
+        .trim_end_matches('.')
+        .split('.')
+        .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_digit()));
+    numeric || text.contains(':')
 }
 
 impl fmt::Display for Target {
@@ -365,6 +375,18 @@ mod tests {
         assert!(Target::parse("1.2.3").is_err());
         assert!(Target::parse("fe80::zz").is_err());
         assert!(Target::parse("bad host").is_err());
+    }
+
+    /// Found with the `annotations` fuzz target's check that a parsed host name parses again
+    /// as the same target: IDN mapping made this a CNAME to the host name `1.2.3.4`.
+    #[test]
+    fn full_width_addresses_are_not_host_names() {
+        assert!(Target::parse("１.２.３.４").is_err());
+        assert!(Target::parse("１２７.０.０.１").is_err());
+        assert_eq!(
+            Target::parse("ｌｂ.example.net").unwrap(),
+            Target::Host(DnsName::parse("lb.example.net").unwrap())
+        );
     }
 
     #[test]

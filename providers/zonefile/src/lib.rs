@@ -38,3 +38,37 @@ mod syntax;
 
 pub use error::ZoneFileError;
 pub use provider::ZoneFileProvider;
+
+/// Parses zone-file text into its RRsets as endpoints, sorted by key, exactly as
+/// [`ZoneFileProvider`] reads a file, without touching the disk (for fuzzing and tools).
+///
+/// `origin` plays the part of the file name: the origin before any `$ORIGIN`, and the zone
+/// name when the text has neither SOA nor `$ORIGIN`; a trailing dot is optional.
+///
+/// Fails with [`ZoneFileError::Syntax`], whose path is `-`, when `origin` is not a DNS name,
+/// when both `origin` and `$ORIGIN` are missing, and on everything a zone file fails on.
+pub fn parse_zone_text(
+    text: &str,
+    origin: Option<&str>,
+) -> Result<Vec<zonesync_core::Endpoint>, ZoneFileError> {
+    let syntax_error = |line, message| ZoneFileError::Syntax {
+        path: std::path::PathBuf::from("-"),
+        line,
+        message,
+    };
+    let origin = origin
+        .map(|origin| {
+            let absolute = if origin.ends_with('.') {
+                origin.to_string()
+            } else {
+                format!("{origin}.")
+            };
+            hickory_proto::rr::Name::from_utf8(absolute).map_err(|e| {
+                syntax_error(None, format!("origin {origin:?} is not a DNS name: {e}"))
+            })
+        })
+        .transpose()?;
+    let contents = contents::ZoneContents::parse(text, origin.as_ref())
+        .map_err(|e| syntax_error(e.line, e.message))?;
+    Ok(contents.endpoints())
+}

@@ -330,6 +330,9 @@ impl Rewriter {
         }
 
         let rdata: Vec<&Token> = rest.collect();
+        if record_type == "CAA" {
+            check_caa(&rdata, line)?;
+        }
         let joined_from = match record_type.as_str() {
             // Base64 or hex data that zone files commonly spread over several tokens.
             "CERT" => Some(3),
@@ -357,7 +360,11 @@ impl Rewriter {
                     .ok_or_else(|| SyntaxError::at(line, "'@' used before the origin is known"))?;
                 parts.push(name_text(origin));
             } else {
-                parts.push(word(token, line)?);
+                let text = word(token, line)?;
+                if matches!(record_type.as_str(), "SVCB" | "HTTPS") && index >= 2 {
+                    check_service_parameter(&text, line)?;
+                }
+                parts.push(text);
             }
         }
 
@@ -487,6 +494,55 @@ fn quoted(token: &Token, line: usize) -> Result<String, SyntaxError> {
     }
     text.push('"');
     Ok(text)
+}
+
+/// CAA is flags, an alphanumeric tag and one value (RFC 8659 §4.1.1). hickory takes any tag,
+/// which it then writes in a form it cannot read back (`"café €"`), and ignores tokens after
+/// the value, which a rewrite would drop.
+fn check_caa(rdata: &[&Token], line: usize) -> Result<(), SyntaxError> {
+    if let Some(tag) = rdata.get(1)
+        && (tag.quoted || !tag.raw.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        return Err(SyntaxError::at(
+            line,
+            "a CAA tag must be letters and digits, unquoted",
+        ));
+    }
+    if rdata.len() > 3 {
+        return Err(SyntaxError::at(
+            line,
+            "CAA takes one value after its tag; quote a value that holds spaces",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an SVCB/HTTPS parameter whose value is quoted only in part (`ech="AEX+"junk`):
+/// hickory reads the quoted part and silently drops the rest, which can leave a value that
+/// cannot be written back (an empty `ech`).
+fn check_service_parameter(text: &str, line: usize) -> Result<(), SyntaxError> {
+    let Some((_, value)) = text.split_once('=') else {
+        return Ok(());
+    };
+    let mut quotes = Vec::new();
+    let mut escaped = false;
+    for (position, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quotes.push(position),
+            _ => {}
+        }
+    }
+    let whole_value_quoted = quotes.len() == 2 && quotes[0] == 0 && quotes[1] == value.len() - 1;
+    if quotes.is_empty() || whole_value_quoted {
+        Ok(())
+    } else {
+        Err(SyntaxError::at(
+            line,
+            format!("service parameter {text} is quoted only in part; quote the whole value"),
+        ))
+    }
 }
 
 /// The value of a token that is base64 or hex data.
@@ -644,5 +700,48 @@ mod tests {
         assert_eq!(error("x TXT \"\\300\"\n").line, Some(1));
         assert_eq!(error("x TXT \"\\12\"\n").line, Some(1));
         assert!(error("x TXT \"\\255\"\n").message.contains("not UTF-8"));
+    }
+
+    /// Found by the `zonefile` fuzz target: a quoted CAA tag with a space was read, then
+    /// written in a form that reads back as another record.
+    #[test]
+    fn refuses_caa_tags_that_are_not_words_and_extra_values() {
+        let quoted_tag = error("c CAA 128 \"caf\\195\\169 x\" \"v\"\n");
+        assert_eq!(quoted_tag.line, Some(1));
+        assert!(quoted_tag.message.contains("CAA tag"), "{quoted_tag:?}");
+        assert!(error("c CAA 0 is-sue \"v\"\n").message.contains("CAA tag"));
+        let extra = error("c CAA 0 issue \"ca.example.net\" \"b\"\n");
+        assert!(extra.message.contains("one value"), "{extra:?}");
+        assert_eq!(
+            rewrite("c CAA 0 issue ca.example.net\n"),
+            "c CAA 0 issue \"ca.example.net\"\n"
+        );
+    }
+
+    /// Found by the `zonefile` fuzz target: hickory read `ech=""u` as an empty ECH list, which
+    /// it cannot read back, so the zone could be read but never written.
+    #[test]
+    fn refuses_service_parameters_quoted_in_part() {
+        let partial = error("@ HTTPS 1 . ech=\"\"u\n");
+        assert_eq!(partial.line, Some(1));
+        assert!(
+            partial.message.contains("quoted only in part"),
+            "{partial:?}"
+        );
+        assert_eq!(
+            error("a A 192.0.2.1\n\nb SVCB 1 . alpn=\"h2,h3\"x\n").line,
+            Some(3)
+        );
+        assert!(
+            normalise(
+                "s SVCB 1 . alpn=\"h2\" port=1 key65000=\\\"x\n",
+                Some(&origin())
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            rewrite("s HTTPS 1 . ech=\"AEX+DQBBAQAgACAC\" alpn=h2\n"),
+            "s HTTPS 1 . ech=\"AEX+DQBBAQAgACAC\" alpn=h2\n"
+        );
     }
 }
