@@ -10,6 +10,8 @@
 #   FUZZ_TARGETS    targets to run (default: every target cargo fuzz lists)
 #   FUZZ_SANITIZER  none (default; plain stable) or address (AddressSanitizer, which needs
 #                   nightly flags: the script sets RUSTC_BOOTSTRAP=1 for it)
+#   FUZZ_TARGET_DIR build folder for the instrumented targets (default fuzz/target; CI points
+#                   it at its cache so the instrumented build is kept between runs)
 #
 # The first run installs cargo-fuzz (into cargo's bin folder) and builds every dependency with
 # coverage instrumentation, which takes several minutes; later runs only fuzz.
@@ -29,15 +31,19 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --version "$cargo_fuzz_version"
 fi
 
-# cargo-fuzz finds its binaries under fuzz/target; a target folder chosen for the main
-# workspace would hide them.
+# The instrumented build gets a folder of its own: a target folder chosen for the main
+# workspace would mix instrumented and plain artefacts.
 unset CARGO_TARGET_DIR
+fuzz_target_dir="${FUZZ_TARGET_DIR:-fuzz/target}"
 build_args=(--sanitizer "$sanitizer")
 if [ "$sanitizer" != none ]; then
   # -Zsanitizer is a nightly flag; RUSTC_BOOTSTRAP lets the stable compiler accept it.
   export RUSTC_BOOTSTRAP=1
-  # A folder of its own, so switching sanitizers does not rebuild everything each time.
-  build_args+=(--target-dir "fuzz/target/$sanitizer")
+  # A folder per sanitizer, so switching sanitizers does not rebuild everything each time.
+  fuzz_target_dir="$fuzz_target_dir/$sanitizer"
+fi
+if [ "$fuzz_target_dir" != fuzz/target ]; then
+  build_args+=(--target-dir "$fuzz_target_dir")
 fi
 
 work="$(mktemp -d -t zonesync-fuzz.XXXXXX)"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what zonesync's test suite talks to, when it is missing: BIND 9 (named, dig,
-# tsig-keygen), Knot DNS, and moto_server (Route53 emulator) in .venv-peers/.
+# tsig-keygen), Knot DNS, moto_server (Route53 emulator) in .venv-peers/, and the C++ compiler
+# the fuzz smoke run needs to build libFuzzer.
 # Safe to run again: it only installs what is not there yet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(bind9 bind9-dnsutils bind9-utils knot knot-dnsutils python3-venv)
+apt_packages=(bind9 bind9-dnsutils bind9-utils knot knot-dnsutils python3-venv g++)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
