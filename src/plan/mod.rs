@@ -476,15 +476,17 @@ impl<'a> Planner<'a> {
         notes: &mut Notes,
     ) -> ZonePlan {
         let mut owned = 0;
-        let managed = inventory.records.iter().filter(|record| {
-            let managed = self.manages(&record.endpoint);
-            if managed && record.ownership.is_ours() {
-                owned += 1;
-            }
-            managed
-        });
-        let table = RowTable::new(managed, wanted);
-        let lookups = ZoneLookups::new(inventory);
+        let table = ZoneTable::new(
+            inventory,
+            |record| {
+                let managed = self.manages(&record.endpoint);
+                if managed && record.ownership.is_ours() {
+                    owned += 1;
+                }
+                managed
+            },
+            wanted,
+        );
 
         // Rows are planned in the order the table found them; what that order could show (the
         // rows and the input skipped while planning them) is sorted by row key afterwards.
@@ -492,11 +494,12 @@ impl<'a> Planner<'a> {
         let mut skipped: Vec<(RowKey<'_>, SkippedInput)> = Vec::new();
         let mut reused_markers: HashSet<RecordKey> = HashSet::new();
         let mut scratch = Vec::new();
-        for (row, key) in table.keys.iter().enumerate() {
+        for (row, key) in table.rows.iter().enumerate() {
             let context = RowContext {
                 zone,
                 key: *key,
-                lookups: &lookups,
+                row,
+                table: &table,
                 objects,
             };
             let skipped_before = notes.skipped.len();
@@ -707,7 +710,7 @@ impl<'a> Planner<'a> {
                         .labels
                         .insert(LABEL_OWNER.into(), self.registry.owner_id().into());
                     let marker = self.registry.marker_for(&record);
-                    match context.lookups.marker(&marker) {
+                    match context.table.marker(&marker) {
                         Some(found) if found.owner() != Some(self.registry.owner_id()) => {
                             notes.conflicts.insert(Conflict {
                                 name: name.clone(),
@@ -749,7 +752,7 @@ impl<'a> Planner<'a> {
                     old: existing.clone(),
                     new: marker,
                 }),
-                None => match context.lookups.marker(&marker) {
+                None => match context.table.marker(&marker) {
                     Some(found) => {
                         reused_markers.insert(found.record.key());
                         markers.push(Change::Update {
@@ -765,7 +768,7 @@ impl<'a> Planner<'a> {
         // marker only when no other record of ours at the name still relies on it.
         for (_, record) in &deletes {
             for marker in &record.markers {
-                let shared = context.lookups.at_name(name).iter().any(|other| {
+                let shared = context.table.at_name(context.row).iter().any(|other| {
                     other.endpoint.key() != record.endpoint.key()
                         && !deleted_keys.contains(&other.endpoint.key())
                         && other.markers.iter().any(|m| m.key() == marker.key())
@@ -900,41 +903,152 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// The rows of a zone: every (name, set identifier) with a managed record or a desired endpoint,
-/// in the order first seen, with the records and endpoints of each row in input order.
-struct RowTable<'a> {
-    keys: Vec<RowKey<'a>>,
+/// A zone indexed for planning, once per plan: its rows (every name and set identifier with a
+/// managed record or a desired endpoint, in the order first seen) with the records and
+/// endpoints of each row in input order, and the lookups that only rows with something to
+/// create, update or delete need, built on first use.
+struct ZoneTable<'a> {
+    inventory: &'a Inventory,
+    rows: Vec<RowKey<'a>>,
+    /// The name of each row, as an index into the names the table saw.
+    row_names: Vec<usize>,
     current: Grouped<&'a CurrentRecord>,
     desired: Grouped<&'a DesiredEndpoint>,
+    /// Every record (managed or not) with the index of its name.
+    named: Vec<(usize, &'a CurrentRecord)>,
+    names: usize,
+    at_name: OnceCell<Grouped<&'a CurrentRecord>>,
+    /// Markers by name and set identifier; the last one read wins, as in a provider's listing.
+    markers: OnceCell<FastMap<(&'a str, Option<&'a str>), &'a FoundMarker>>,
 }
 
-impl<'a> RowTable<'a> {
+/// Numbers names and rows as [`ZoneTable::new`] meets them: one hash lookup per name; the
+/// rows of a name (one per set identifier, usually just one) chain from its first row.
+struct RowKeys<'a> {
+    names: FastMap<&'a str, usize>,
+    /// Per name, its first row.
+    first_row: Vec<usize>,
+    /// Per row, the next row at the same name.
+    next_row: Vec<usize>,
+    rows: Vec<RowKey<'a>>,
+    row_names: Vec<usize>,
+}
+
+/// No row.
+const NO_ROW: usize = usize::MAX;
+
+impl<'a> RowKeys<'a> {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            names: fast_map(capacity),
+            first_row: Vec::with_capacity(capacity),
+            next_row: Vec::with_capacity(capacity),
+            rows: Vec::with_capacity(capacity),
+            row_names: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// The number of `name`.
+    fn name(&mut self, name: &'a DnsName) -> usize {
+        let next = self.names.len();
+        let id = *self.names.entry(name.as_str()).or_insert(next);
+        if id == next {
+            self.first_row.push(NO_ROW);
+        }
+        id
+    }
+
+    /// The row of `endpoint`, whose name has the number `name`.
+    fn row(&mut self, name: usize, endpoint: &'a Endpoint) -> usize {
+        let set_identifier = endpoint.set_identifier.as_deref();
+        let mut row = self.first_row[name];
+        let mut last = NO_ROW;
+        while row != NO_ROW {
+            if self.rows[row].1 == set_identifier {
+                return row;
+            }
+            last = row;
+            row = self.next_row[row];
+        }
+        let row = self.rows.len();
+        self.rows.push((&endpoint.name, set_identifier));
+        self.row_names.push(name);
+        self.next_row.push(NO_ROW);
+        if last == NO_ROW {
+            self.first_row[name] = row;
+        } else {
+            self.next_row[last] = row;
+        }
+        row
+    }
+}
+
+impl<'a> ZoneTable<'a> {
+    /// Indexes `inventory` (its records that `managed` accepts) and `desired`.
     fn new(
-        records: impl Iterator<Item = &'a CurrentRecord>,
+        inventory: &'a Inventory,
+        mut managed: impl FnMut(&CurrentRecord) -> bool,
         desired: &[&'a DesiredEndpoint],
     ) -> Self {
-        let mut ids: FastMap<RowKey<'a>, usize> = fast_map(desired.len());
-        let mut keys = Vec::with_capacity(desired.len());
-        let mut row_of = |endpoint: &'a Endpoint| {
-            let key = (&endpoint.name, endpoint.set_identifier.as_deref());
-            *ids.entry(key).or_insert_with(|| {
-                keys.push(key);
-                keys.len() - 1
-            })
-        };
-        let current: Vec<(usize, &CurrentRecord)> = records
-            .map(|record| (row_of(&record.endpoint), record))
-            .collect();
+        let records = &inventory.records;
+        let mut keys = RowKeys::with_capacity(records.len().max(desired.len()));
+        let mut named = Vec::with_capacity(records.len());
+        let mut current = Vec::with_capacity(records.len());
+        for record in records {
+            let endpoint = &record.endpoint;
+            let name = keys.name(&endpoint.name);
+            named.push((name, record));
+            if managed(record) {
+                current.push((keys.row(name, endpoint), record));
+            }
+        }
         let wanted: Vec<(usize, &DesiredEndpoint)> = desired
             .iter()
-            .map(|wanted| (row_of(&wanted.endpoint), *wanted))
+            .map(|wanted| {
+                let endpoint = &wanted.endpoint;
+                let name = keys.name(&endpoint.name);
+                (keys.row(name, endpoint), *wanted)
+            })
             .collect();
-        let rows = keys.len();
+        let rows = keys.rows.len();
         Self {
-            keys,
+            inventory,
+            rows: keys.rows,
+            row_names: keys.row_names,
             current: Grouped::new(rows, &current),
             desired: Grouped::new(rows, &wanted),
+            named,
+            names: keys.first_row.len(),
+            at_name: OnceCell::new(),
+            markers: OnceCell::new(),
         }
+    }
+
+    /// Every record at the name of `row`, in inventory order.
+    fn at_name(&self, row: usize) -> &[&'a CurrentRecord] {
+        self.at_name
+            .get_or_init(|| Grouped::new(self.names, &self.named))
+            .get(self.row_names[row])
+    }
+
+    /// The marker in the zone with the name and set identifier of `marker`.
+    fn marker(&self, marker: &Endpoint) -> Option<&'a FoundMarker> {
+        let markers = self.markers.get_or_init(|| {
+            let mut markers = fast_map(self.inventory.markers.len());
+            for found in &self.inventory.markers {
+                markers.insert(
+                    (
+                        found.record.name.as_str(),
+                        found.record.set_identifier.as_deref(),
+                    ),
+                    found,
+                );
+            }
+            markers
+        });
+        markers
+            .get(&(marker.name.as_str(), marker.set_identifier.as_deref()))
+            .copied()
     }
 }
 
@@ -975,73 +1089,11 @@ impl<T: Copy> Grouped<T> {
     }
 }
 
-/// Whole-zone lookups that only rows with something to create, update or delete need; each is
-/// built on first use, so a plan without changes never builds them.
-struct ZoneLookups<'a> {
-    inventory: &'a Inventory,
-    /// Every record (managed or not) by name.
-    at_name: OnceCell<(FastMap<&'a str, usize>, Grouped<&'a CurrentRecord>)>,
-    /// Markers by name and set identifier; the last one read wins, as in a provider's listing.
-    markers: OnceCell<FastMap<(&'a str, Option<&'a str>), &'a FoundMarker>>,
-}
-
-impl<'a> ZoneLookups<'a> {
-    fn new(inventory: &'a Inventory) -> Self {
-        Self {
-            inventory,
-            at_name: OnceCell::new(),
-            markers: OnceCell::new(),
-        }
-    }
-
-    /// Every record at `name`, in inventory order.
-    fn at_name(&self, name: &DnsName) -> &[&'a CurrentRecord] {
-        let (ids, grouped) = self.at_name.get_or_init(|| {
-            let records = &self.inventory.records;
-            let mut ids: FastMap<&str, usize> = fast_map(records.len());
-            let tagged: Vec<(usize, &CurrentRecord)> = records
-                .iter()
-                .map(|record| {
-                    let next = ids.len();
-                    (
-                        *ids.entry(record.endpoint.name.as_str()).or_insert(next),
-                        record,
-                    )
-                })
-                .collect();
-            let grouped = Grouped::new(ids.len(), &tagged);
-            (ids, grouped)
-        });
-        ids.get(name.as_str())
-            .map(|&id| grouped.get(id))
-            .unwrap_or_default()
-    }
-
-    /// The marker in the zone with the name and set identifier of `marker`.
-    fn marker(&self, marker: &Endpoint) -> Option<&'a FoundMarker> {
-        let markers = self.markers.get_or_init(|| {
-            let mut markers = fast_map(self.inventory.markers.len());
-            for found in &self.inventory.markers {
-                markers.insert(
-                    (
-                        found.record.name.as_str(),
-                        found.record.set_identifier.as_deref(),
-                    ),
-                    found,
-                );
-            }
-            markers
-        });
-        markers
-            .get(&(marker.name.as_str(), marker.set_identifier.as_deref()))
-            .copied()
-    }
-}
-
 struct RowContext<'c, 'a> {
     zone: &'c Zone,
     key: RowKey<'a>,
-    lookups: &'c ZoneLookups<'a>,
+    row: usize,
+    table: &'c ZoneTable<'a>,
     objects: &'c dyn ObjectLookup,
 }
 
@@ -1053,8 +1105,8 @@ impl RowContext<'_, '_> {
         want: &Endpoint,
         deleted: &HashSet<RecordKey>,
     ) -> Option<&CurrentRecord> {
-        self.lookups
-            .at_name(self.key.0)
+        self.table
+            .at_name(self.row)
             .iter()
             .copied()
             .filter(|record| !deleted.contains(&record.endpoint.key()))

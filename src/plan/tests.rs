@@ -757,3 +757,45 @@ fn unchanged_rows_are_told_apart_as_differences_would() {
         }
     }
 }
+
+#[test]
+fn rows_of_one_name_are_planned_apart_in_key_order() {
+    let plan = Scenario::new()
+        .ours(
+            a("shop.example.com", ["192.0.2.1"]).with_set_identifier("blue"),
+            WEB,
+        )
+        .want(
+            a("shop.example.com", ["192.0.2.3"]).with_set_identifier("green"),
+            WEB,
+        )
+        .want(
+            a("shop.example.com", ["192.0.2.2"]).with_set_identifier("blue"),
+            WEB,
+        )
+        .want(a("shop.example.com", ["192.0.2.4"]), WEB)
+        .want(a("alpha.example.com", ["192.0.2.5"]), WEB)
+        .plan();
+    assert_eq!(
+        summary(&plan),
+        [
+            "create alpha.example.com A",
+            "create shop.example.com A",
+            "update shop.example.com A [blue]",
+            "create shop.example.com A [green]",
+        ]
+    );
+    let markers: Vec<String> = markers(&plan)
+        .iter()
+        .map(|m| format!("{} {}", m.action(), m.key()))
+        .collect();
+    assert_eq!(
+        markers,
+        [
+            "create a-alpha.example.com TXT",
+            "create a-shop.example.com TXT",
+            "create a-shop.example.com TXT [green]",
+        ],
+        "the blue marker already says the same"
+    );
+}
