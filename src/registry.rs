@@ -404,8 +404,12 @@ impl Registry {
 
     /// Splits a zone's records into markers and the records they vouch for.
     pub fn inventory(&self, records: Vec<Endpoint>) -> Inventory {
-        let mut markers = Vec::new();
-        let mut others = Vec::new();
+        let texts = records
+            .iter()
+            .filter(|record| record.record_type == RecordType::Txt)
+            .count();
+        let mut markers = Vec::with_capacity(texts);
+        let mut others = Vec::with_capacity(records.len() - texts);
         for record in records {
             let labels = if record.record_type == RecordType::Txt {
                 record
@@ -416,7 +420,11 @@ impl Registry {
             } else {
                 None
             };
-            match labels.zip(self.record_for_marker(record.name.as_str())) {
+            // Only a TXT record with a heritage value can be a marker: read its name only then.
+            let points_at = labels
+                .as_ref()
+                .and_then(|_| self.record_for_marker(record.name.as_str()));
+            match labels.zip(points_at) {
                 Some((labels, points_at)) => markers.push(FoundMarker {
                     record,
                     labels,
@@ -444,6 +452,8 @@ impl Registry {
             ));
         }
 
+        // Zones written by external-dns 0.12 or later have no same-name markers to look for.
+        let legacy_same_name = markers.iter().any(|marker| marker.points_at.1.is_none());
         let mut present = vec![false; markers.len()];
         let records = others
             .into_iter()
@@ -468,7 +478,7 @@ impl Registry {
                     .flatten();
                 // A legacy same-name marker keeps its place beside a typed one, but proves
                 // ownership only when nothing else does.
-                let same_name = (endpoint.record_type != RecordType::Aaaa)
+                let same_name = (legacy_same_name && endpoint.record_type != RecordType::Aaaa)
                     .then(|| find(None))
                     .flatten()
                     .filter(|_| typed.is_none() && legacy_alias.is_none());
