@@ -202,7 +202,12 @@ pub async fn compute_plan(config: &Config, provider: &dyn Provider) -> anyhow::R
     let mut options = config.plan.clone();
     options.default_ttl = provider.default_ttl();
     let planner = Planner::new(&config.registry, &options);
-    let mut plan = planner.plan(&desired.endpoints, &desired, inventories, &snapshot.skipped);
+    let mut plan = planner.plan(
+        &desired.endpoints,
+        &desired,
+        &inventories,
+        &snapshot.skipped,
+    );
     let owned: Vec<usize> = plan.zones.iter().map(|z| z.owned).collect();
     crate::safety::enforce(&mut plan, &config.safety, |i| owned[i]);
     Ok(plan)

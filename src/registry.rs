@@ -8,11 +8,16 @@
 //! are read too: the same-name marker of external-dns ≤ 0.11 and the `cname-` marker that
 //! external-dns used for A ALIAS records.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 use zonesync_core::{
     DnsName, Endpoint, LABEL_OWNER, Labels, MAX_LABEL_LEN, MAX_NAME_LEN, RecordType, Zone,
 };
+
+/// Hasher for the inventory's index of markers, rebuilt over every marker of a zone on each
+/// read: fast, and keyed randomly per process.
+type FastState = foldhash::fast::RandomState;
 
 const HERITAGE: &str = "external-dns";
 const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
@@ -147,6 +152,10 @@ pub struct FoundMarker {
     pub labels: Labels,
     /// The record it names: `(name, type)`, type `None` for a legacy same-name marker.
     pub points_at: (String, Option<RecordType>),
+    /// True when the inventory holds a record this marker can stand for: the record it names,
+    /// the A alias record of a legacy `cname-` marker, or any record but AAAA of a legacy
+    /// same-name marker. A marker of ours without one is an orphan.
+    pub record_present: bool,
 }
 
 impl FoundMarker {
@@ -262,7 +271,12 @@ impl Registry {
     /// `ToEndpointName`); type `None` means a legacy same-name marker. `None` when the name does
     /// not carry our affix.
     pub fn record_for_marker(&self, marker: &str) -> Option<(String, Option<RecordType>)> {
-        let marker = marker.to_ascii_lowercase();
+        // Names read through `DnsName` are lower case already; copy only when they are not.
+        let marker = if marker.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(marker.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(marker)
+        };
         if self.suffix.is_empty() {
             return self.strip_affix(&marker);
         }
@@ -280,8 +294,8 @@ impl Registry {
     }
 
     fn strip_affix(&self, name: &str) -> Option<(String, Option<RecordType>)> {
-        let mut prefix = self.prefix.clone();
-        let mut suffix = self.suffix.clone();
+        let mut prefix = Cow::Borrowed(self.prefix.as_str());
+        let mut suffix = Cow::Borrowed(self.suffix.as_str());
         if self.type_in_affix() {
             for record_type in &TYPED_MARKER_TYPES {
                 let token = record_type.as_str().to_ascii_lowercase();
@@ -295,13 +309,13 @@ impl Registry {
                     return Some((rest.to_string(), Some(record_type.clone())));
                 }
             }
-            prefix = prefix.replace(RECORD_TYPE_TEMPLATE, "");
-            suffix = suffix.replace(RECORD_TYPE_TEMPLATE, "");
+            prefix = Cow::Owned(prefix.replace(RECORD_TYPE_TEMPLATE, ""));
+            suffix = Cow::Owned(suffix.replace(RECORD_TYPE_TEMPLATE, ""));
         }
         let stripped = if suffix.is_empty() {
-            name.strip_prefix(&prefix)?
+            name.strip_prefix(prefix.as_ref())?
         } else {
-            name.strip_suffix(&suffix)?
+            name.strip_suffix(suffix.as_ref())?
         };
         Some(type_from_default_position(stripped))
     }
@@ -390,8 +404,12 @@ impl Registry {
 
     /// Splits a zone's records into markers and the records they vouch for.
     pub fn inventory(&self, records: Vec<Endpoint>) -> Inventory {
-        let mut markers = Vec::new();
-        let mut others = Vec::new();
+        let texts = records
+            .iter()
+            .filter(|record| record.record_type == RecordType::Txt)
+            .count();
+        let mut markers = Vec::with_capacity(texts);
+        let mut others = Vec::with_capacity(records.len() - texts);
         for record in records {
             let labels = if record.record_type == RecordType::Txt {
                 record
@@ -402,64 +420,70 @@ impl Registry {
             } else {
                 None
             };
-            match labels.zip(self.record_for_marker(record.name.as_str())) {
+            // Only a TXT record with a heritage value can be a marker: read its name only then.
+            let points_at = labels
+                .as_ref()
+                .and_then(|_| self.record_for_marker(record.name.as_str()));
+            match labels.zip(points_at) {
                 Some((labels, points_at)) => markers.push(FoundMarker {
                     record,
                     labels,
                     points_at,
+                    record_present: false,
                 }),
                 None => others.push(record),
             }
         }
 
-        // (name, type, set identifier) -> marker index; type None for legacy same-name markers.
-        let mut index: HashMap<(&str, Option<&RecordType>, Option<&str>), usize> =
-            HashMap::with_capacity(markers.len());
+        // (name, type, set identifier) -> the last marker read with that key; type None for
+        // legacy same-name markers. Earlier markers with the same key chain through `same_key`.
+        let mut index: HashMap<(&str, Option<&RecordType>, Option<&str>), usize, FastState> =
+            HashMap::with_capacity_and_hasher(markers.len(), FastState::default());
+        let mut same_key = Vec::with_capacity(markers.len());
         for (position, marker) in markers.iter().enumerate() {
             let (name, record_type) = &marker.points_at;
-            index.insert(
+            same_key.push(index.insert(
                 (
                     name.as_str(),
                     record_type.as_ref(),
                     marker.record.set_identifier.as_deref(),
                 ),
                 position,
-            );
+            ));
         }
 
+        // Zones written by external-dns 0.12 or later have no same-name markers to look for.
+        let legacy_same_name = markers.iter().any(|marker| marker.points_at.1.is_none());
+        let mut present = vec![false; markers.len()];
         let records = others
             .into_iter()
             .map(|mut endpoint| {
                 let lookup_name = self.lookup_name(&endpoint.name);
                 let set_identifier = endpoint.set_identifier.as_deref();
-                let typed = index
-                    .get(&(
-                        lookup_name.as_str(),
-                        Some(&endpoint.record_type),
-                        set_identifier,
-                    ))
-                    .copied();
+                // The marker with this key, after marking every marker with it present.
+                let mut find = |record_type: Option<&RecordType>| {
+                    let found = index
+                        .get(&(lookup_name.as_ref(), record_type, set_identifier))
+                        .copied();
+                    let mut next = found;
+                    while let Some(position) = next {
+                        present[position] = true;
+                        next = same_key[position];
+                    }
+                    found
+                };
+                let typed = find(Some(&endpoint.record_type));
                 let legacy_alias = (endpoint.record_type == RecordType::A && endpoint.is_alias())
-                    .then(|| {
-                        index.get(&(
-                            lookup_name.as_str(),
-                            Some(&RecordType::Cname),
-                            set_identifier,
-                        ))
-                    })
+                    .then(|| find(Some(&RecordType::Cname)))
+                    .flatten();
+                // A legacy same-name marker keeps its place beside a typed one, but proves
+                // ownership only when nothing else does.
+                let same_name = (legacy_same_name && endpoint.record_type != RecordType::Aaaa)
+                    .then(|| find(None))
                     .flatten()
-                    .copied();
-                let same_name = (typed.is_none()
-                    && legacy_alias.is_none()
-                    && endpoint.record_type != RecordType::Aaaa)
-                    .then(|| index.get(&(lookup_name.as_str(), None, set_identifier)))
-                    .flatten()
-                    .copied();
-                let proofs: Vec<usize> = [typed, legacy_alias, same_name]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                let ownership = match proofs.first().map(|&i| &markers[i]) {
+                    .filter(|_| typed.is_none() && legacy_alias.is_none());
+                let proofs = [typed, legacy_alias, same_name];
+                let ownership = match proofs.iter().flatten().next().map(|&i| &markers[i]) {
                     Some(marker) => {
                         endpoint.labels = marker.labels.clone();
                         match marker.owner() {
@@ -470,73 +494,44 @@ impl Registry {
                     }
                     None => Ownership::Unowned,
                 };
-                let markers = proofs.iter().map(|&i| markers[i].record.clone()).collect();
+                let mut vouching = Vec::with_capacity(proofs.iter().flatten().count());
+                vouching.extend(proofs.iter().flatten().map(|&i| markers[i].record.clone()));
                 CurrentRecord {
                     endpoint,
                     ownership,
-                    markers,
+                    markers: vouching,
                 }
             })
             .collect();
+        for (marker, present) in markers.iter_mut().zip(present) {
+            marker.record_present = present;
+        }
         Inventory { records, markers }
     }
 
     /// The record name as markers spell it (leading `*` replaced when configured).
-    fn lookup_name(&self, name: &DnsName) -> String {
+    fn lookup_name<'n>(&self, name: &'n DnsName) -> Cow<'n, str> {
         match &self.wildcard_replacement {
             Some(replacement) if name.is_wildcard() => {
                 let parent = name.parent();
                 if parent.is_empty() {
-                    replacement.clone()
+                    Cow::Owned(replacement.clone())
                 } else {
-                    format!("{replacement}.{parent}")
+                    Cow::Owned(format!("{replacement}.{parent}"))
                 }
             }
-            _ => name.to_string(),
+            _ => Cow::Borrowed(name.as_str()),
         }
     }
 
-    /// Our markers whose record no longer exists in the inventory, keyed by marker name.
+    /// Our markers whose record no longer exists in the inventory (see
+    /// [`FoundMarker::record_present`]), in inventory order.
     pub fn orphan_markers<'i>(&self, inventory: &'i Inventory) -> Vec<&'i FoundMarker> {
-        let mut present: BTreeMap<(String, Option<RecordType>, Option<String>), ()> =
-            BTreeMap::new();
-        for record in &inventory.records {
-            let name = self.lookup_name(&record.endpoint.name);
-            let set_identifier = record.endpoint.set_identifier.clone();
-            present.insert(
-                (
-                    name.clone(),
-                    Some(record.endpoint.record_type.clone()),
-                    set_identifier.clone(),
-                ),
-                (),
-            );
-            if record.endpoint.record_type == RecordType::A && record.endpoint.is_alias() {
-                present.insert(
-                    (
-                        name.clone(),
-                        Some(RecordType::Cname),
-                        set_identifier.clone(),
-                    ),
-                    (),
-                );
-            }
-            if record.endpoint.record_type != RecordType::Aaaa {
-                present.insert((name, None, set_identifier), ());
-            }
-        }
         inventory
             .markers
             .iter()
+            .filter(|marker| !marker.record_present)
             .filter(|marker| marker.owner() == Some(self.owner_id.as_str()))
-            .filter(|marker| {
-                let (name, record_type) = &marker.points_at;
-                !present.contains_key(&(
-                    name.clone(),
-                    record_type.clone(),
-                    marker.record.set_identifier.clone(),
-                ))
-            })
             .collect()
     }
 }
@@ -544,8 +539,9 @@ impl Registry {
 /// external-dns `extractRecordTypeDefaultPosition`: `a-www.example.com` → (`www.example.com`, A).
 fn type_from_default_position(name: &str) -> (String, Option<RecordType>) {
     let first_token = name.split('-').next().unwrap_or_default();
+    // `name` is lower case, so this is `first_token == lower-case mnemonic` without a copy.
     for record_type in &TYPED_MARKER_TYPES {
-        if first_token == record_type.as_str().to_ascii_lowercase() {
+        if first_token.eq_ignore_ascii_case(record_type.as_str()) {
             let rest = &name[first_token.len()..];
             let rest = rest.strip_prefix('-').unwrap_or(rest);
             return (rest.to_string(), Some(record_type.clone()));
@@ -799,6 +795,134 @@ mod tests {
         let orphans = registry.orphan_markers(&inventory);
         assert_eq!(orphans.len(), 1);
         assert_eq!(orphans[0].record.name.as_str(), "a-gone.example.com");
+    }
+
+    /// The orphan rule spelled out directly: a marker of ours is an orphan unless some record
+    /// has its (name, type, set identifier), counting an A alias as its legacy `cname-` name and
+    /// any record but AAAA as its legacy same-name marker.
+    fn orphans_by_rule<'i>(registry: &Registry, inventory: &'i Inventory) -> Vec<&'i FoundMarker> {
+        let mut present = std::collections::BTreeSet::new();
+        for record in &inventory.records {
+            let endpoint = &record.endpoint;
+            let name = registry.lookup_name(&endpoint.name).into_owned();
+            let set_identifier = endpoint.set_identifier.clone();
+            present.insert((
+                name.clone(),
+                Some(endpoint.record_type.clone()),
+                set_identifier.clone(),
+            ));
+            if endpoint.record_type == RecordType::A && endpoint.is_alias() {
+                present.insert((
+                    name.clone(),
+                    Some(RecordType::Cname),
+                    set_identifier.clone(),
+                ));
+            }
+            if endpoint.record_type != RecordType::Aaaa {
+                present.insert((name, None, set_identifier));
+            }
+        }
+        inventory
+            .markers
+            .iter()
+            .filter(|marker| marker.owner() == Some(registry.owner_id()))
+            .filter(|marker| {
+                let (name, record_type) = marker.points_at.clone();
+                !present.contains(&(name, record_type, marker.record.set_identifier.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn inventory_marks_orphans_as_the_rule_says() {
+        let ours = "heritage=external-dns,external-dns/owner=default";
+        let theirs = "heritage=external-dns,external-dns/owner=someone";
+        let wildcard = Registry::new(RegistryConfig {
+            wildcard_replacement: Some("any".into()),
+            ..RegistryConfig::default()
+        })
+        .unwrap();
+        let cases: Vec<(Registry, Vec<Endpoint>)> = vec![
+            // A typed marker and a legacy same-name marker beside it: both stand.
+            (
+                registry_default(),
+                vec![
+                    Endpoint::new(name("www.example.com"), RecordType::A, ["192.0.2.1"]),
+                    txt("a-www.example.com", ours),
+                    txt("www.example.com", ours),
+                ],
+            ),
+            // A same-name marker does not stand for an AAAA record; a typed one for another
+            // type does not either.
+            (
+                registry_default(),
+                vec![
+                    Endpoint::new(name("v6.example.com"), RecordType::Aaaa, ["2001:db8::1"]),
+                    txt("v6.example.com", ours),
+                    txt("a-v6.example.com", ours),
+                    txt("aaaa-v6.example.com", ours),
+                ],
+            ),
+            // Legacy `cname-` marker of an A alias; the same marker without the alias is gone.
+            (
+                registry_default(),
+                vec![
+                    Endpoint::new(name("lb.example.com"), RecordType::A, ["lb.example.net"])
+                        .with_property("alias", "true"),
+                    txt("cname-lb.example.com", ours),
+                    Endpoint::new(name("plain.example.com"), RecordType::A, ["192.0.2.2"]),
+                    txt("cname-plain.example.com", ours),
+                ],
+            ),
+            // Set identifiers must match; other owners' markers are never orphans of ours.
+            (
+                registry_default(),
+                vec![
+                    Endpoint::new(name("geo.example.com"), RecordType::A, ["192.0.2.3"])
+                        .with_set_identifier("eu"),
+                    txt("a-geo.example.com", ours).with_set_identifier("eu"),
+                    txt("a-geo.example.com", ours).with_set_identifier("us"),
+                    txt("a-gone.example.com", theirs),
+                    txt("a-gone2.example.com", ours),
+                ],
+            ),
+            // Two markers naming the same record both stand while it exists.
+            (
+                registry("p-", ""),
+                vec![
+                    Endpoint::new(name("dup.example.com"), RecordType::A, ["192.0.2.4"]),
+                    txt("p-a-dup.example.com", ours),
+                    txt("P-A-DUP.example.com", ours),
+                    txt("p-a-lost.example.com", ours),
+                    txt("p-a-lost.example.com", ours),
+                ],
+            ),
+            // Wildcard records are looked up by their replacement.
+            (
+                wildcard,
+                vec![
+                    Endpoint::new(name("*.example.com"), RecordType::A, ["192.0.2.5"]),
+                    txt("a-any.example.com", ours),
+                    txt("a-any.other.example.com", ours),
+                ],
+            ),
+        ];
+        let mut orphans = 0;
+        for (registry, records) in cases {
+            let inventory = registry.inventory(records.clone());
+            let found: Vec<&str> = registry
+                .orphan_markers(&inventory)
+                .iter()
+                .map(|m| m.record.name.as_str())
+                .collect();
+            let expected: Vec<&str> = orphans_by_rule(&registry, &inventory)
+                .iter()
+                .map(|m| m.record.name.as_str())
+                .collect();
+            assert_eq!(found, expected, "{records:?}");
+            orphans += found.len();
+        }
+        assert_eq!(orphans, 8);
     }
 
     #[test]

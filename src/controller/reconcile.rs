@@ -140,11 +140,11 @@ impl Reconciler {
                 .stores
                 .iter()
                 .map(|s| (s.zone().clone(), self.registry.inventory(s.all())))
-                .collect();
+                .collect::<Vec<_>>();
             Planner::new(&self.registry, &self.options).plan(
                 &desired,
                 &*index,
-                inventories,
+                &inventories,
                 &index.skipped(None),
             )
         };
@@ -177,11 +177,11 @@ impl Reconciler {
                             .inventory(s.records_for(names, &self.registry)),
                     )
                 })
-                .collect();
+                .collect::<Vec<_>>();
             Planner::new(&self.registry, &self.options).plan(
                 &desired,
                 &*index,
-                inventories,
+                &inventories,
                 &index.skipped(Some(names)),
             )
         };

@@ -5,6 +5,7 @@
 //! of guessing. Output order is deterministic: rows sorted by name and set identifier, and
 //! within a row deletions before updates before creations.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
@@ -380,7 +381,16 @@ struct Notes {
     kept: BTreeSet<KeptRecord>,
 }
 
-type RowKey = (DnsName, Option<String>);
+/// A row: a name and a set identifier, borrowed from the records and endpoints being planned.
+type RowKey<'k> = (&'k DnsName, Option<&'k str>);
+
+/// Hash maps over keys borrowed from a zone. The planner hashes every record of a zone on each
+/// plan, so it uses a fast hasher; nothing iterates these maps, so their order never shows.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+fn fast_map<K, V>(capacity: usize) -> FastMap<K, V> {
+    HashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default())
+}
 
 impl<'a> Planner<'a> {
     /// A planner with these settings.
@@ -402,24 +412,35 @@ impl<'a> Planner<'a> {
         &self,
         desired: &[DesiredEndpoint],
         objects: &dyn ObjectLookup,
-        zones: Vec<(Zone, Inventory)>,
+        zones: &[(Zone, Inventory)],
         source_skipped: &[SkippedInput],
     ) -> Plan {
         let zone_list: Vec<Zone> = zones.iter().map(|(zone, _)| zone.clone()).collect();
-        let mut by_zone: HashMap<&str, Vec<&DesiredEndpoint>> = HashMap::new();
+        let mut by_zone: FastMap<&str, Vec<&DesiredEndpoint>> = fast_map(zone_list.len());
         let mut notes = Notes {
             skipped: source_skipped.to_vec(),
             ..Notes::default()
         };
         let mut unzoned = BTreeSet::new();
         for wanted in desired.iter().filter(|d| self.manages(&d.endpoint)) {
-            let homes = zones_for(&zone_list, &wanted.endpoint.name);
-            if homes.is_empty() {
+            let name = &wanted.endpoint.name;
+            // With one zone (the usual case) the zone is the only candidate home.
+            let homed = if let [only] = zone_list.as_slice() {
+                let contains = only.contains(name);
+                if contains {
+                    by_zone.entry(only.id.as_str()).or_default().push(wanted);
+                }
+                contains
+            } else {
+                let homes = zones_for(&zone_list, name);
+                for zone in &homes {
+                    by_zone.entry(zone.id.as_str()).or_default().push(wanted);
+                }
+                !homes.is_empty()
+            };
+            if !homed {
                 let resource = wanted.endpoint.resource().unwrap_or("?").to_string();
-                unzoned.insert((resource, wanted.endpoint.name.clone()));
-            }
-            for zone in homes {
-                by_zone.entry(zone.id.as_str()).or_default().push(wanted);
+                unzoned.insert((resource, name.clone()));
             }
         }
         for (resource, name) in unzoned {
@@ -434,7 +455,7 @@ impl<'a> Planner<'a> {
         let mut plans = Vec::with_capacity(zones.len());
         for (zone, inventory) in zones {
             let wanted = by_zone.remove(zone.id.as_str()).unwrap_or_default();
-            plans.push(self.plan_zone(zone, &wanted, &inventory, objects, &mut notes));
+            plans.push(self.plan_zone(zone, &wanted, inventory, objects, &mut notes));
         }
         Plan {
             zones: plans,
@@ -448,66 +469,64 @@ impl<'a> Planner<'a> {
 
     fn plan_zone(
         &self,
-        zone: Zone,
+        zone: &Zone,
         wanted: &[&DesiredEndpoint],
         inventory: &Inventory,
         objects: &dyn ObjectLookup,
         notes: &mut Notes,
     ) -> ZonePlan {
-        let mut current_rows: BTreeMap<RowKey, Vec<&CurrentRecord>> = BTreeMap::new();
-        let mut at_name: HashMap<&DnsName, Vec<&CurrentRecord>> = HashMap::new();
         let mut owned = 0;
-        for record in &inventory.records {
-            at_name
-                .entry(&record.endpoint.name)
-                .or_default()
-                .push(record);
-            if self.manages(&record.endpoint) {
-                if record.ownership.is_ours() {
+        let table = ZoneTable::new(
+            inventory,
+            |record| {
+                let managed = self.manages(&record.endpoint);
+                if managed && record.ownership.is_ours() {
                     owned += 1;
                 }
-                current_rows
-                    .entry(row_key(&record.endpoint))
-                    .or_default()
-                    .push(record);
-            }
-        }
-        let markers: HashMap<RecordKey, &FoundMarker> = inventory
-            .markers
-            .iter()
-            .map(|marker| (marker.record.key(), marker))
-            .collect();
+                managed
+            },
+            wanted,
+        );
 
-        let mut desired_rows: BTreeMap<RowKey, Vec<&DesiredEndpoint>> = BTreeMap::new();
-        for wanted in wanted {
-            desired_rows
-                .entry(row_key(&wanted.endpoint))
-                .or_default()
-                .push(wanted);
-        }
-
-        let keys: BTreeSet<&RowKey> = current_rows.keys().chain(desired_rows.keys()).collect();
+        // Rows are planned in the order the table found them; what that order could show (the
+        // rows and the input skipped while planning them) is sorted by row key afterwards.
         let mut rows = Vec::new();
+        let mut skipped: Vec<(RowKey<'_>, SkippedInput)> = Vec::new();
         let mut reused_markers: HashSet<RecordKey> = HashSet::new();
-        for key in keys {
-            let claims = desired_rows.get(key).map(Vec::as_slice).unwrap_or_default();
-            let current = current_rows.get(key).map(Vec::as_slice).unwrap_or_default();
+        let mut scratch = Vec::new();
+        for (row, key) in table.rows.iter().enumerate() {
             let context = RowContext {
-                zone: &zone,
-                key,
-                at_name: at_name.get(&key.0).map(Vec::as_slice).unwrap_or_default(),
-                markers: &markers,
+                zone,
+                key: *key,
+                row,
+                table: &table,
                 objects,
             };
-            let row = self.plan_row(&context, claims, current, notes, &mut reused_markers);
-            if !row.changes.is_empty() || !row.markers.is_empty() {
-                rows.push(row);
+            let skipped_before = notes.skipped.len();
+            let planned = self.plan_row(
+                &context,
+                table.desired.get(row),
+                table.current.get(row),
+                notes,
+                &mut reused_markers,
+                &mut scratch,
+            );
+            if notes.skipped.len() > skipped_before {
+                skipped.extend(notes.skipped.drain(skipped_before..).map(|s| (*key, s)));
             }
+            rows.extend(planned);
         }
+        skipped.sort_by(|a, b| a.0.cmp(&b.0));
+        notes.skipped.extend(skipped.into_iter().map(|(_, s)| s));
         if self.options.policy == Policy::Sync {
             self.collect_orphan_markers(inventory, &reused_markers, &mut rows);
         }
-        ZonePlan { zone, rows, owned }
+        rows.sort_by(|a, b| (&a.name, &a.set_identifier).cmp(&(&b.name, &b.set_identifier)));
+        ZonePlan {
+            zone: zone.clone(),
+            rows,
+            owned,
+        }
     }
 
     fn collect_orphan_markers(
@@ -516,7 +535,7 @@ impl<'a> Planner<'a> {
         reused: &HashSet<RecordKey>,
         rows: &mut Vec<RowPlan>,
     ) {
-        let mut orphan_rows: BTreeMap<RowKey, Vec<Change>> = BTreeMap::new();
+        let mut orphan_rows: BTreeMap<(DnsName, Option<String>), Vec<Change>> = BTreeMap::new();
         for orphan in self.registry.orphan_markers(inventory) {
             if reused.contains(&orphan.record.key()) {
                 continue;
@@ -535,12 +554,18 @@ impl<'a> Planner<'a> {
                     reason: DeleteReason::OrphanMarker,
                 });
         }
+        if orphan_rows.is_empty() {
+            return;
+        }
+        let mut positions: FastMap<(DnsName, Option<String>), usize> = fast_map(rows.len());
+        for (position, row) in rows.iter().enumerate() {
+            positions
+                .entry((row.name.clone(), row.set_identifier.clone()))
+                .or_insert(position);
+        }
         for ((name, set_identifier), markers) in orphan_rows {
-            match rows
-                .iter_mut()
-                .find(|r| r.name == name && r.set_identifier == set_identifier)
-            {
-                Some(row) => row.markers.extend(markers),
+            match positions.get(&(name.clone(), set_identifier.clone())) {
+                Some(&position) => rows[position].markers.extend(markers),
                 None => rows.push(RowPlan {
                     name,
                     set_identifier,
@@ -549,19 +574,22 @@ impl<'a> Planner<'a> {
                 }),
             }
         }
-        rows.sort_by(|a, b| (&a.name, &a.set_identifier).cmp(&(&b.name, &b.set_identifier)));
     }
 
-    fn plan_row(
+    /// Plans one row; `None` when it needs no change. `wanted` is scratch space, reused from
+    /// row to row.
+    fn plan_row<'w>(
         &self,
-        context: &RowContext<'_>,
-        claims: &[&DesiredEndpoint],
+        context: &RowContext<'_, '_>,
+        claims: &[&'w DesiredEndpoint],
         current: &[&CurrentRecord],
         notes: &mut Notes,
         reused_markers: &mut HashSet<RecordKey>,
-    ) -> RowPlan {
+        wanted: &mut Vec<&'w Endpoint>,
+    ) -> Option<RowPlan> {
         let (name, set_identifier) = context.key;
-        let mut wanted = self.resolve_claims(context.key, claims, current, notes);
+        self.resolve_claims(context.key, claims, current, notes, wanted);
+        let wanted: &[&Endpoint] = wanted;
 
         let mut deletes = Vec::new();
         let mut updates = Vec::new();
@@ -569,11 +597,13 @@ impl<'a> Planner<'a> {
         let mut markers = Vec::new();
 
         // Deletions first: they decide whether a creation has room (CNAME <-> A).
-        let replacement = wanted.keys().next().cloned();
-        for record in current
-            .iter()
-            .filter(|r| r.ownership.is_ours() && !wanted.contains_key(&r.endpoint.record_type))
-        {
+        let replacement = wanted.first().map(|want| want.record_type.clone());
+        for record in current.iter().filter(|r| {
+            r.ownership.is_ours()
+                && !wanted
+                    .iter()
+                    .any(|want| want.record_type == r.endpoint.record_type)
+        }) {
             let resource = record.endpoint.resource().map(str::to_string);
             let status = resource
                 .as_deref()
@@ -609,19 +639,23 @@ impl<'a> Planner<'a> {
         let deleted_keys: HashSet<RecordKey> =
             deletes.iter().map(|(change, _)| change.key()).collect();
 
-        for (record_type, want) in std::mem::take(&mut wanted) {
-            let resource = want.resource().unwrap_or("?").to_string();
+        for &want in wanted {
+            let record_type = &want.record_type;
+            let resource = want.resource().unwrap_or("?");
             let existing = current
                 .iter()
-                .find(|r| r.endpoint.record_type == record_type);
+                .find(|r| r.endpoint.record_type == *record_type);
             match existing {
                 Some(record) if record.ownership.is_ours() => {
+                    if !needs_update(&record.endpoint, want, resource) {
+                        continue;
+                    }
                     let mut new = want.clone();
                     new.ttl = want.ttl.or(record.endpoint.ttl);
                     new.labels = record.endpoint.labels.clone();
                     new.labels
                         .insert(LABEL_OWNER.into(), self.registry.owner_id().into());
-                    new.labels.insert(LABEL_RESOURCE.into(), resource.clone());
+                    new.labels.insert(LABEL_RESOURCE.into(), resource.into());
                     if differences(&record.endpoint, &new).is_empty() {
                         continue;
                     }
@@ -636,21 +670,21 @@ impl<'a> Planner<'a> {
                 Some(record) => {
                     notes.conflicts.insert(Conflict {
                         name: name.clone(),
-                        set_identifier: set_identifier.clone(),
+                        set_identifier: set_identifier.map(str::to_string),
                         kind: ConflictKind::ForeignRecord {
-                            resource,
+                            resource: resource.to_string(),
                             existing: record.endpoint.key(),
                             owner: owner_of(&record.ownership),
                         },
                     });
                 }
                 None => {
-                    if let Some(blocker) = context.creation_blocker(&want, &deleted_keys) {
+                    if let Some(blocker) = context.creation_blocker(want, &deleted_keys) {
                         notes.conflicts.insert(Conflict {
                             name: name.clone(),
-                            set_identifier: set_identifier.clone(),
+                            set_identifier: set_identifier.map(str::to_string),
                             kind: ConflictKind::ForeignRecord {
-                                resource,
+                                resource: resource.to_string(),
                                 existing: blocker.endpoint.key(),
                                 owner: owner_of(&blocker.ownership),
                             },
@@ -659,10 +693,10 @@ impl<'a> Planner<'a> {
                     }
                     if let Err(problem) =
                         self.registry
-                            .check_marker_placement(name, &record_type, context.zone)
+                            .check_marker_placement(name, record_type, context.zone)
                     {
                         notes.skipped.push(SkippedInput {
-                            resource,
+                            resource: resource.to_string(),
                             field: "hostname".into(),
                             value: name.to_string(),
                             reason: format!("cannot own {record_type} record: {problem}"),
@@ -676,13 +710,13 @@ impl<'a> Planner<'a> {
                         .labels
                         .insert(LABEL_OWNER.into(), self.registry.owner_id().into());
                     let marker = self.registry.marker_for(&record);
-                    match context.markers.get(&marker.key()) {
+                    match context.table.marker(&marker) {
                         Some(found) if found.owner() != Some(self.registry.owner_id()) => {
                             notes.conflicts.insert(Conflict {
                                 name: name.clone(),
-                                set_identifier: set_identifier.clone(),
+                                set_identifier: set_identifier.map(str::to_string),
                                 kind: ConflictKind::ForeignRecord {
-                                    resource,
+                                    resource: resource.to_string(),
                                     existing: found.record.key(),
                                     owner: found.owner().map(str::to_string),
                                 },
@@ -718,7 +752,7 @@ impl<'a> Planner<'a> {
                     old: existing.clone(),
                     new: marker,
                 }),
-                None => match context.markers.get(&marker.key()) {
+                None => match context.table.marker(&marker) {
                     Some(found) => {
                         reused_markers.insert(found.record.key());
                         markers.push(Change::Update {
@@ -734,7 +768,7 @@ impl<'a> Planner<'a> {
         // marker only when no other record of ours at the name still relies on it.
         for (_, record) in &deletes {
             for marker in &record.markers {
-                let shared = context.at_name.iter().any(|other| {
+                let shared = context.table.at_name(context.row).iter().any(|other| {
                     other.endpoint.key() != record.endpoint.key()
                         && !deleted_keys.contains(&other.endpoint.key())
                         && other.markers.iter().any(|m| m.key() == marker.key())
@@ -750,6 +784,9 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        if deletes.is_empty() && updates.is_empty() && creates.is_empty() && markers.is_empty() {
+            return None;
+        }
         markers.sort_by_key(|change| match change {
             Change::Delete { .. } => 0,
             Change::Update { .. } => 1,
@@ -759,34 +796,39 @@ impl<'a> Planner<'a> {
         let mut changes: Vec<Change> = deletes.into_iter().map(|(c, _)| c).collect();
         changes.extend(updates.into_iter().map(|(c, _)| c));
         changes.extend(creates);
-        RowPlan {
+        Some(RowPlan {
             name: name.clone(),
-            set_identifier: set_identifier.clone(),
+            set_identifier: set_identifier.map(str::to_string),
             changes,
             markers,
-        }
+        })
     }
 
-    /// Picks the object that keeps a contested row and returns its endpoints by type, with the
-    /// CNAME dropped when it also wants addresses.
-    fn resolve_claims(
+    /// Picks the object that keeps a contested row and fills `wanted` with its endpoints, one
+    /// per type in type order, with the CNAME dropped when it also wants addresses.
+    fn resolve_claims<'w>(
         &self,
-        key: &RowKey,
-        claims: &[&DesiredEndpoint],
+        key: RowKey<'_>,
+        claims: &[&'w DesiredEndpoint],
         current: &[&CurrentRecord],
         notes: &mut Notes,
-    ) -> BTreeMap<RecordType, Endpoint> {
-        let mut resources: BTreeMap<&str, Option<i64>> = BTreeMap::new();
-        for claim in claims {
-            let resource = claim.endpoint.resource().unwrap_or("");
-            let created = resources.entry(resource).or_insert(claim.created);
-            if claim.created < *created {
-                *created = claim.created;
-            }
+        wanted: &mut Vec<&'w Endpoint>,
+    ) {
+        fn resource_of(claim: &DesiredEndpoint) -> &str {
+            claim.endpoint.resource().unwrap_or("")
         }
-        let winner: &str = if resources.len() <= 1 {
-            resources.keys().next().copied().unwrap_or("")
+        let first = claims.first().map(|claim| resource_of(claim)).unwrap_or("");
+        let contested = claims.iter().any(|claim| resource_of(claim) != first);
+        let winner: &str = if !contested {
+            first
         } else {
+            let mut resources: BTreeMap<&str, Option<i64>> = BTreeMap::new();
+            for claim in claims {
+                let created = resources.entry(resource_of(claim)).or_insert(claim.created);
+                if claim.created < *created {
+                    *created = claim.created;
+                }
+            }
             let owning = current
                 .iter()
                 .filter(|r| r.ownership.is_ours())
@@ -823,45 +865,239 @@ impl<'a> Planner<'a> {
             };
             notes.conflicts.insert(Conflict {
                 name: key.0.clone(),
-                set_identifier: key.1.clone(),
+                set_identifier: key.1.map(str::to_string),
                 kind,
             });
             winner
         };
 
-        let mut wanted: BTreeMap<RecordType, Endpoint> = BTreeMap::new();
+        wanted.clear();
         for claim in claims {
-            if claim.endpoint.resource().unwrap_or("") == winner {
-                wanted
-                    .entry(claim.endpoint.record_type.clone())
-                    .or_insert_with(|| claim.endpoint.clone());
+            let endpoint = &claim.endpoint;
+            if resource_of(claim) == winner
+                && !wanted
+                    .iter()
+                    .any(|want| want.record_type == endpoint.record_type)
+            {
+                wanted.push(endpoint);
             }
         }
-        let has_address =
-            wanted.contains_key(&RecordType::A) || wanted.contains_key(&RecordType::Aaaa);
-        if has_address && let Some(cname) = wanted.remove(&RecordType::Cname) {
+        wanted.sort_by(|a, b| a.record_type.cmp(&b.record_type));
+        let has_address = wanted
+            .iter()
+            .any(|want| matches!(want.record_type, RecordType::A | RecordType::Aaaa));
+        let cname = wanted
+            .iter()
+            .position(|want| want.record_type == RecordType::Cname);
+        if has_address && let Some(position) = cname {
+            let cname = wanted.remove(position);
             notes.conflicts.insert(Conflict {
                 name: key.0.clone(),
-                set_identifier: key.1.clone(),
+                set_identifier: key.1.map(str::to_string),
                 kind: ConflictKind::CnameBesideAddresses {
                     resource: winner.to_string(),
                     dropped: cname.targets.as_slice().to_vec(),
                 },
             });
         }
-        wanted
     }
 }
 
-struct RowContext<'c> {
+/// A zone indexed for planning, once per plan: its rows (every name and set identifier with a
+/// managed record or a desired endpoint, in the order first seen) with the records and
+/// endpoints of each row in input order, and the lookups that only rows with something to
+/// create, update or delete need, built on first use.
+struct ZoneTable<'a> {
+    inventory: &'a Inventory,
+    rows: Vec<RowKey<'a>>,
+    /// The name of each row, as an index into the names the table saw.
+    row_names: Vec<usize>,
+    current: Grouped<&'a CurrentRecord>,
+    desired: Grouped<&'a DesiredEndpoint>,
+    /// Every record (managed or not) with the index of its name.
+    named: Vec<(usize, &'a CurrentRecord)>,
+    names: usize,
+    at_name: OnceCell<Grouped<&'a CurrentRecord>>,
+    /// Markers by name and set identifier; the last one read wins, as in a provider's listing.
+    markers: OnceCell<FastMap<(&'a str, Option<&'a str>), &'a FoundMarker>>,
+}
+
+/// Numbers names and rows as [`ZoneTable::new`] meets them: one hash lookup per name; the
+/// rows of a name (one per set identifier, usually just one) chain from its first row.
+struct RowKeys<'a> {
+    names: FastMap<&'a str, usize>,
+    /// Per name, its first row.
+    first_row: Vec<usize>,
+    /// Per row, the next row at the same name.
+    next_row: Vec<usize>,
+    rows: Vec<RowKey<'a>>,
+    row_names: Vec<usize>,
+}
+
+/// No row.
+const NO_ROW: usize = usize::MAX;
+
+impl<'a> RowKeys<'a> {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            names: fast_map(capacity),
+            first_row: Vec::with_capacity(capacity),
+            next_row: Vec::with_capacity(capacity),
+            rows: Vec::with_capacity(capacity),
+            row_names: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// The number of `name`.
+    fn name(&mut self, name: &'a DnsName) -> usize {
+        let next = self.names.len();
+        let id = *self.names.entry(name.as_str()).or_insert(next);
+        if id == next {
+            self.first_row.push(NO_ROW);
+        }
+        id
+    }
+
+    /// The row of `endpoint`, whose name has the number `name`.
+    fn row(&mut self, name: usize, endpoint: &'a Endpoint) -> usize {
+        let set_identifier = endpoint.set_identifier.as_deref();
+        let mut row = self.first_row[name];
+        let mut last = NO_ROW;
+        while row != NO_ROW {
+            if self.rows[row].1 == set_identifier {
+                return row;
+            }
+            last = row;
+            row = self.next_row[row];
+        }
+        let row = self.rows.len();
+        self.rows.push((&endpoint.name, set_identifier));
+        self.row_names.push(name);
+        self.next_row.push(NO_ROW);
+        if last == NO_ROW {
+            self.first_row[name] = row;
+        } else {
+            self.next_row[last] = row;
+        }
+        row
+    }
+}
+
+impl<'a> ZoneTable<'a> {
+    /// Indexes `inventory` (its records that `managed` accepts) and `desired`.
+    fn new(
+        inventory: &'a Inventory,
+        mut managed: impl FnMut(&CurrentRecord) -> bool,
+        desired: &[&'a DesiredEndpoint],
+    ) -> Self {
+        let records = &inventory.records;
+        let mut keys = RowKeys::with_capacity(records.len().max(desired.len()));
+        let mut named = Vec::with_capacity(records.len());
+        let mut current = Vec::with_capacity(records.len());
+        for record in records {
+            let endpoint = &record.endpoint;
+            let name = keys.name(&endpoint.name);
+            named.push((name, record));
+            if managed(record) {
+                current.push((keys.row(name, endpoint), record));
+            }
+        }
+        let wanted: Vec<(usize, &DesiredEndpoint)> = desired
+            .iter()
+            .map(|wanted| {
+                let endpoint = &wanted.endpoint;
+                let name = keys.name(&endpoint.name);
+                (keys.row(name, endpoint), *wanted)
+            })
+            .collect();
+        let rows = keys.rows.len();
+        Self {
+            inventory,
+            rows: keys.rows,
+            row_names: keys.row_names,
+            current: Grouped::new(rows, &current),
+            desired: Grouped::new(rows, &wanted),
+            named,
+            names: keys.first_row.len(),
+            at_name: OnceCell::new(),
+            markers: OnceCell::new(),
+        }
+    }
+
+    /// Every record at the name of `row`, in inventory order.
+    fn at_name(&self, row: usize) -> &[&'a CurrentRecord] {
+        self.at_name
+            .get_or_init(|| Grouped::new(self.names, &self.named))
+            .get(self.row_names[row])
+    }
+
+    /// The marker in the zone with the name and set identifier of `marker`.
+    fn marker(&self, marker: &Endpoint) -> Option<&'a FoundMarker> {
+        let markers = self.markers.get_or_init(|| {
+            let mut markers = fast_map(self.inventory.markers.len());
+            for found in &self.inventory.markers {
+                markers.insert(
+                    (
+                        found.record.name.as_str(),
+                        found.record.set_identifier.as_deref(),
+                    ),
+                    found,
+                );
+            }
+            markers
+        });
+        markers
+            .get(&(marker.name.as_str(), marker.set_identifier.as_deref()))
+            .copied()
+    }
+}
+
+/// Items grouped by a dense index (a row or a name): group `g` is
+/// `items[starts[g]..starts[g + 1]]`, in input order. One allocation for all groups.
+struct Grouped<T> {
+    items: Vec<T>,
+    starts: Vec<usize>,
+}
+
+impl<T: Copy> Grouped<T> {
+    /// Groups `(group, item)` pairs into `groups` groups (every group index below `groups`).
+    fn new(groups: usize, tagged: &[(usize, T)]) -> Self {
+        let mut starts = vec![0; groups + 1];
+        for &(group, _) in tagged {
+            starts[group + 1] += 1;
+        }
+        for group in 0..groups {
+            starts[group + 1] += starts[group];
+        }
+        let mut items = Vec::with_capacity(tagged.len());
+        if let Some(&(_, first)) = tagged.first() {
+            items.resize(tagged.len(), first);
+        }
+        let mut next = starts.clone();
+        for &(group, item) in tagged {
+            items[next[group]] = item;
+            next[group] += 1;
+        }
+        Self { items, starts }
+    }
+
+    fn get(&self, group: usize) -> &[T] {
+        match (self.starts.get(group), self.starts.get(group + 1)) {
+            (Some(&start), Some(&end)) => &self.items[start..end],
+            _ => &[],
+        }
+    }
+}
+
+struct RowContext<'c, 'a> {
     zone: &'c Zone,
-    key: &'c RowKey,
-    at_name: &'c [&'c CurrentRecord],
-    markers: &'c HashMap<RecordKey, &'c FoundMarker>,
+    key: RowKey<'a>,
+    row: usize,
+    table: &'c ZoneTable<'a>,
     objects: &'c dyn ObjectLookup,
 }
 
-impl RowContext<'_> {
+impl RowContext<'_, '_> {
     /// A record at the same name that makes creating `want` invalid DNS: any other data beside
     /// a CNAME, or a CNAME beside anything. Records being deleted in this row do not count.
     fn creation_blocker(
@@ -869,7 +1105,8 @@ impl RowContext<'_> {
         want: &Endpoint,
         deleted: &HashSet<RecordKey>,
     ) -> Option<&CurrentRecord> {
-        self.at_name
+        self.table
+            .at_name(self.row)
             .iter()
             .copied()
             .filter(|record| !deleted.contains(&record.endpoint.key()))
@@ -891,8 +1128,14 @@ fn same_marker(existing: &Endpoint, wanted: &Endpoint) -> bool {
     existing.targets == wanted.targets && existing.properties == wanted.properties
 }
 
-fn row_key(endpoint: &Endpoint) -> RowKey {
-    (endpoint.name.clone(), endpoint.set_identifier.clone())
+/// True when [`differences`] would find something between `current` and the update built from
+/// `want` for `resource` (its TTL, or the current one when it sets none; the resource label).
+/// Tells unchanged rows apart without building that update.
+fn needs_update(current: &Endpoint, want: &Endpoint, resource: &str) -> bool {
+    current.targets != want.targets
+        || (want.ttl.is_some() && want.ttl != current.ttl)
+        || current.properties != want.properties
+        || current.resource() != Some(resource)
 }
 
 fn owner_of(ownership: &Ownership) -> Option<String> {

@@ -180,7 +180,7 @@ fn plan(
     Planner::new(registry, options).plan(
         &desired.endpoints,
         desired,
-        vec![(zone("example.com"), inventory)],
+        &[(zone("example.com"), inventory)],
         &[],
     )
 }

@@ -95,7 +95,7 @@ impl Scenario {
         Planner::new(&self.registry, &self.options).plan(
             &desired.endpoints,
             &desired,
-            vec![(self.zone.clone(), inventory)],
+            &[(self.zone.clone(), inventory)],
             &[],
         )
     }
@@ -686,7 +686,7 @@ async fn applying_a_plan_then_replanning_is_empty() {
     let replanned = Planner::new(&scenario.registry, &scenario.options).plan(
         &desired.endpoints,
         &desired,
-        vec![(scenario.zone.clone(), inventory)],
+        &[(scenario.zone.clone(), inventory)],
         &[],
     );
     assert!(!replanned.has_changes(), "{:?}", summary(&replanned));
@@ -714,4 +714,88 @@ async fn dry_run_writes_nothing() {
     assert!(outcome.zones.is_empty());
     assert_eq!(provider.apply_calls(), 0);
     assert!(provider.snapshot(&scenario.zone.id).is_empty());
+}
+
+#[test]
+fn unchanged_rows_are_told_apart_as_differences_would() {
+    let stored = |endpoint: Endpoint| {
+        endpoint
+            .with_ttl(300)
+            .with_label(LABEL_OWNER, "default")
+            .with_label(LABEL_RESOURCE, WEB)
+    };
+    let currents = [
+        stored(a("www.example.com", ["192.0.2.1"])),
+        stored(a("www.example.com", ["192.0.2.1", "192.0.2.2"])),
+        stored(a("www.example.com", ["192.0.2.1"])).with_property("alias", "true"),
+        a("www.example.com", ["192.0.2.1"]),
+        a("www.example.com", ["192.0.2.1"]).with_ttl(60),
+    ];
+    let wants = [
+        a("www.example.com", ["192.0.2.1"]),
+        a("www.example.com", ["192.0.2.1"]).with_ttl(300),
+        a("www.example.com", ["192.0.2.1"]).with_ttl(60),
+        a("www.example.com", ["192.0.2.9"]),
+        a("www.example.com", ["192.0.2.1"]).with_property("alias", "true"),
+        a("www.example.com", ["192.0.2.1"]).with_label(LABEL_RESOURCE, WEB),
+    ];
+    for current in &currents {
+        for want in &wants {
+            for resource in [WEB, API, "?"] {
+                // The update `plan_row` builds for an owned record.
+                let mut new = want.clone();
+                new.ttl = want.ttl.or(current.ttl);
+                new.labels = current.labels.clone();
+                new.labels.insert(LABEL_OWNER.into(), "default".into());
+                new.labels.insert(LABEL_RESOURCE.into(), resource.into());
+                assert_eq!(
+                    needs_update(current, want, resource),
+                    !differences(current, &new).is_empty(),
+                    "{current:?} -> {want:?} for {resource}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn rows_of_one_name_are_planned_apart_in_key_order() {
+    let plan = Scenario::new()
+        .ours(
+            a("shop.example.com", ["192.0.2.1"]).with_set_identifier("blue"),
+            WEB,
+        )
+        .want(
+            a("shop.example.com", ["192.0.2.3"]).with_set_identifier("green"),
+            WEB,
+        )
+        .want(
+            a("shop.example.com", ["192.0.2.2"]).with_set_identifier("blue"),
+            WEB,
+        )
+        .want(a("shop.example.com", ["192.0.2.4"]), WEB)
+        .want(a("alpha.example.com", ["192.0.2.5"]), WEB)
+        .plan();
+    assert_eq!(
+        summary(&plan),
+        [
+            "create alpha.example.com A",
+            "create shop.example.com A",
+            "update shop.example.com A [blue]",
+            "create shop.example.com A [green]",
+        ]
+    );
+    let markers: Vec<String> = markers(&plan)
+        .iter()
+        .map(|m| format!("{} {}", m.action(), m.key()))
+        .collect();
+    assert_eq!(
+        markers,
+        [
+            "create a-alpha.example.com TXT",
+            "create a-shop.example.com TXT",
+            "create a-shop.example.com TXT [green]",
+        ],
+        "the blue marker already says the same"
+    );
 }
