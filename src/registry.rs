@@ -60,6 +60,19 @@ pub enum RegistryError {
         /// The value given.
         value: String,
     },
+    /// An affix would leave an empty label in marker names (`txt..`, a prefix starting with a
+    /// dot, a suffix ending with one).
+    #[error(
+        "{flag} {value:?} would put an empty label into marker names ({example}); remove the stray '.'"
+    )]
+    EmptyLabelInAffix {
+        /// `--txt-prefix`, `--txt-suffix` or `--txt-wildcard-replacement`.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// A marker name it would produce.
+        example: String,
+    },
 }
 
 /// Why a record cannot carry a marker in its zone.
@@ -222,6 +235,25 @@ impl Registry {
                 return Err(RegistryError::InvalidAffix {
                     flag,
                     value: value.clone(),
+                });
+            }
+            // Where the affix sits decides which of its ends may carry a dot: a prefix goes
+            // before the first label (`txt.` adds a label), a suffix after it (`.txt` adds one),
+            // a wildcard replacement stands for a whole label.
+            let stripped = value.replace(RECORD_TYPE_TEMPLATE, "a");
+            let (example, leading_dot_ok, trailing_dot_ok) = match flag {
+                "--txt-prefix" => (format!("{stripped}a-www.example.com"), false, true),
+                "--txt-suffix" => (format!("a-www{stripped}.example.com"), true, false),
+                _ => (format!("a-{stripped}.example.com"), false, false),
+            };
+            if stripped.contains("..")
+                || (!leading_dot_ok && stripped.starts_with('.'))
+                || (!trailing_dot_ok && stripped.ends_with('.'))
+            {
+                return Err(RegistryError::EmptyLabelInAffix {
+                    flag,
+                    value: value.clone(),
+                    example,
                 });
             }
         }
@@ -615,6 +647,75 @@ mod tests {
             plain.marker_name(&name("example.com"), &RecordType::A),
             "a-example.com"
         );
+    }
+
+    /// Found by the `markers` fuzz target: affixes like these used to be accepted and made
+    /// marker names with an empty label, which no DNS server stores.
+    #[test]
+    fn affixes_that_would_make_empty_labels_are_refused() {
+        let refused = |prefix: &str, suffix: &str, wildcard: Option<&str>| {
+            Registry::new(RegistryConfig {
+                prefix: prefix.into(),
+                suffix: suffix.into(),
+                wildcard_replacement: wildcard.map(Into::into),
+                ..RegistryConfig::default()
+            })
+            .unwrap_err()
+        };
+        let error = refused(".txt", "", None);
+        assert_eq!(
+            error.to_string(),
+            "--txt-prefix \".txt\" would put an empty label into marker names \
+             (.txta-www.example.com); remove the stray '.'"
+        );
+        assert!(matches!(
+            refused("txt..", "", None),
+            RegistryError::EmptyLabelInAffix {
+                flag: "--txt-prefix",
+                ..
+            }
+        ));
+        assert!(matches!(
+            refused("", "txt.", None),
+            RegistryError::EmptyLabelInAffix {
+                flag: "--txt-suffix",
+                ..
+            }
+        ));
+        assert!(matches!(
+            refused("", "-a..b", None),
+            RegistryError::EmptyLabelInAffix {
+                flag: "--txt-suffix",
+                ..
+            }
+        ));
+        assert!(matches!(
+            refused("", "", Some(".any")),
+            RegistryError::EmptyLabelInAffix {
+                flag: "--txt-wildcard-replacement",
+                ..
+            }
+        ));
+        assert!(matches!(
+            refused("", "", Some("any.")),
+            RegistryError::EmptyLabelInAffix { .. }
+        ));
+        // A dot where it starts a new label is fine, with or without the type template.
+        for (prefix, suffix) in [
+            ("txt.", ""),
+            ("%{record_type}.", ""),
+            ("", ".txt"),
+            ("", "-%{record_type}"),
+        ] {
+            let registry = Registry::new(RegistryConfig {
+                prefix: prefix.into(),
+                suffix: suffix.into(),
+                ..RegistryConfig::default()
+            })
+            .unwrap();
+            let marker = registry.marker_name(&name("www.example.com"), &RecordType::A);
+            assert!(!marker.split('.').any(str::is_empty), "{marker}");
+        }
     }
 
     #[test]
