@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use hickory_proto::rr::{Name, RData, RecordType as WireType};
 use zonesync_core::{
     ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorKind, Provider, ProviderError, Rejection,
-    Zone,
+    Targets, Zone,
 };
 
 use crate::cache::ZoneSnapshot;
@@ -372,11 +372,11 @@ enum ReadBack {
 }
 
 impl ReadBack {
-    /// The RRset found with this name and type.
-    fn rrset(&self, key: &RrsetKey) -> Option<&Endpoint> {
+    /// The values of the RRset found with this name and type.
+    fn rrset(&self, key: &RrsetKey) -> Option<&Targets> {
         match self {
             ReadBack::Transferred(snapshot) => snapshot.get(key),
-            ReadBack::Queried(state) => state.rrsets.get(key),
+            ReadBack::Queried(state) => state.rrsets.get(key).map(|e| &e.targets),
         }
     }
 }

@@ -13,7 +13,7 @@ use hickory_proto::op::update_message::UpdateMessage;
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, Record, RecordType as WireType};
 use hickory_proto::serialize::binary::BinEncodable;
-use zonesync_core::{Change, ChangeGroup, DnsName, Endpoint, RecordType};
+use zonesync_core::{Change, ChangeGroup, DnsName, Endpoint, RecordType, Targets};
 
 use crate::records::{RrsetKey, deletion, rdata_of, record, wire_name};
 
@@ -287,14 +287,15 @@ pub(crate) struct ServerState {
 /// another of its zones.
 pub(crate) fn verify<'s>(
     group: &ChangeGroup,
-    stored: impl Fn(&RrsetKey) -> Option<&'s Endpoint>,
+    stored: impl Fn(&RrsetKey) -> Option<&'s Targets>,
     other_zone: &BTreeMap<RrsetKey, DnsName>,
 ) -> Option<String> {
     let mut problems = Vec::new();
     for (key, expectation) in &expectations(group) {
         let (name, record_type) = key;
         let stored = stored(key);
-        let holds = |target: &String| stored.is_some_and(|e| e.targets.iter().any(|t| t == target));
+        let holds =
+            |target: &String| stored.is_some_and(|values| values.iter().any(|t| t == target));
         let missing: Vec<&String> = expectation.present.iter().filter(|t| !holds(t)).collect();
         let lingering: Vec<&String> = expectation.absent.iter().filter(|t| holds(t)).collect();
         if !missing.is_empty() {
@@ -503,8 +504,13 @@ mod tests {
         let created = group(vec![Change::Create {
             record: record.clone(),
         }]);
-        let check =
-            |state: &ServerState| verify(&created, |key| state.rrsets.get(key), &state.other_zone);
+        let check = |state: &ServerState| {
+            verify(
+                &created,
+                |key| state.rrsets.get(key).map(|e| &e.targets),
+                &state.other_zone,
+            )
+        };
         let mut state = ServerState::default();
         let problem = check(&state).unwrap();
         assert!(
