@@ -141,15 +141,19 @@ pub fn restore_changes(zone_plan: &mut ZonePlan, moved: MovedGroups) {
         .zip(moved.groups)
         .zip(moved.records)
     {
-        let mut slots: Vec<Option<Change>> = std::iter::repeat_with(|| None)
-            .take(group.changes.len())
-            .collect();
+        let count = group.changes.len();
+        let mut slots: Vec<Option<Change>> = std::iter::repeat_with(|| None).take(count).collect();
         for (change, origin) in group.changes.into_iter().zip(origins.by_ref()) {
             slots[origin as usize] = Some(change);
         }
+        // Exact capacities: collecting from a flattening iterator would reserve four changes
+        // per row, a large share of a big plan.
+        let records = records as usize;
         let mut changes = slots.into_iter().flatten();
-        row.changes = changes.by_ref().take(records as usize).collect();
-        row.markers = changes.collect();
+        row.changes = Vec::with_capacity(records);
+        row.changes.extend(changes.by_ref().take(records));
+        row.markers = Vec::with_capacity(count - records);
+        row.markers.extend(changes);
     }
 }
 
