@@ -88,25 +88,104 @@ pub fn change_groups(zone_plan: &ZonePlan) -> Vec<ChangeGroup> {
     zone_plan.rows.iter().map(group_for_row).collect()
 }
 
-fn group_for_row(row: &RowPlan) -> ChangeGroup {
-    let rank = |change: &Change| match change {
+/// A zone plan's change groups, holding the plan's own changes (moved, not copied); the plan's
+/// rows are empty until [`restore_changes`] puts the changes back.
+#[derive(Debug)]
+pub struct MovedGroups {
+    /// One group per row, as [`change_groups`] builds it.
+    pub groups: Vec<ChangeGroup>,
+    /// For every change of every group, in order: its position in the row's record changes
+    /// followed by its marker changes.
+    origins: Vec<u32>,
+    /// Per group, how many of its changes are record changes (the rest are markers).
+    records: Vec<u32>,
+}
+
+/// Moves the changes of `zone_plan` into change groups, so applying a large plan does not hold
+/// a second copy of every change.
+pub fn take_change_groups(zone_plan: &mut ZonePlan) -> MovedGroups {
+    let mut moved = MovedGroups {
+        groups: Vec::with_capacity(zone_plan.rows.len()),
+        origins: Vec::new(),
+        records: Vec::with_capacity(zone_plan.rows.len()),
+    };
+    for row in &mut zone_plan.rows {
+        let subject = subject_of(row);
+        let records = std::mem::take(&mut row.changes);
+        moved.records.push(records.len() as u32);
+        let mut changes: Vec<(u32, Change)> = records
+            .into_iter()
+            .chain(std::mem::take(&mut row.markers))
+            .enumerate()
+            .map(|(position, change)| (position as u32, change))
+            .collect();
+        changes.sort_by_key(|(_, change)| rank(change));
+        moved
+            .origins
+            .extend(changes.iter().map(|(position, _)| *position));
+        moved.groups.push(ChangeGroup {
+            subject,
+            changes: changes.into_iter().map(|(_, change)| change).collect(),
+        });
+    }
+    moved
+}
+
+/// Puts the changes taken by [`take_change_groups`] back into `zone_plan`'s rows, in their
+/// original order.
+pub fn restore_changes(zone_plan: &mut ZonePlan, moved: MovedGroups) {
+    let mut origins = moved.origins.into_iter();
+    for ((row, group), records) in zone_plan
+        .rows
+        .iter_mut()
+        .zip(moved.groups)
+        .zip(moved.records)
+    {
+        let count = group.changes.len();
+        let mut slots: Vec<Option<Change>> = std::iter::repeat_with(|| None).take(count).collect();
+        for (change, origin) in group.changes.into_iter().zip(origins.by_ref()) {
+            slots[origin as usize] = Some(change);
+        }
+        // Exact capacities: collecting from a flattening iterator would reserve four changes
+        // per row, a large share of a big plan.
+        let records = records as usize;
+        let mut changes = slots.into_iter().flatten();
+        row.changes = Vec::with_capacity(records);
+        row.changes.extend(changes.by_ref().take(records));
+        row.markers = Vec::with_capacity(count - records);
+        row.markers.extend(changes);
+    }
+}
+
+/// Deletions, then updates, then creations.
+fn rank(change: &Change) -> u8 {
+    match change {
         Change::Delete { .. } => 0,
         Change::Update { .. } => 1,
         Change::Create { .. } => 2,
-    };
-    let mut changes: Vec<Change> = row.changes.iter().chain(&row.markers).cloned().collect();
-    // Stable: records before their markers within each rank.
-    changes.sort_by_key(rank);
-    let subject = row
-        .changes
+    }
+}
+
+/// What a row's group is reported under: its first record change, or its name.
+fn subject_of(row: &RowPlan) -> RecordKey {
+    row.changes
         .first()
         .map(Change::key)
         .unwrap_or_else(|| RecordKey {
             name: row.name.clone(),
             record_type: zonesync_core::RecordType::Txt,
             set_identifier: row.set_identifier.clone(),
-        });
-    ChangeGroup { subject, changes }
+        })
+}
+
+fn group_for_row(row: &RowPlan) -> ChangeGroup {
+    let mut changes: Vec<Change> = row.changes.iter().chain(&row.markers).cloned().collect();
+    // Stable: records before their markers within each rank.
+    changes.sort_by_key(rank);
+    ChangeGroup {
+        subject: subject_of(row),
+        changes,
+    }
 }
 
 /// Applies `plan` through `provider`, zone by zone; in [`ApplyMode::DryRun`] writes nothing.
@@ -139,4 +218,69 @@ pub async fn apply(provider: &dyn Provider, plan: &Plan, mode: ApplyMode) -> App
         });
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use zonesync_core::{DeleteReason, Endpoint, RecordType};
+
+    use super::*;
+    use crate::testing::{a, cname, name, txt, zone};
+
+    fn marker(host: &str) -> Endpoint {
+        txt(host, "heritage=external-dns,external-dns/owner=default")
+    }
+
+    #[test]
+    fn moved_groups_match_copied_groups_and_restore_the_plan() {
+        let swap = RowPlan {
+            name: name("www.example.com"),
+            set_identifier: None,
+            changes: vec![
+                Change::Create {
+                    record: a("www.example.com", ["192.0.2.1"]),
+                },
+                Change::Delete {
+                    old: cname("www.example.com", "lb.example.net"),
+                    reason: DeleteReason::ReplacedByType {
+                        record_type: RecordType::A,
+                    },
+                },
+            ],
+            markers: vec![
+                Change::Create {
+                    record: marker("a-www.example.com"),
+                },
+                Change::Delete {
+                    old: marker("cname-www.example.com"),
+                    reason: DeleteReason::NoLongerDesired,
+                },
+            ],
+        };
+        let orphan = RowPlan {
+            name: name("old.example.com"),
+            set_identifier: None,
+            changes: Vec::new(),
+            markers: vec![Change::Delete {
+                old: marker("a-old.example.com"),
+                reason: DeleteReason::NoLongerDesired,
+            }],
+        };
+        let original = ZonePlan {
+            zone: zone("example.com"),
+            rows: vec![swap, orphan],
+            owned: 2,
+        };
+        let copied = change_groups(&original);
+        let mut plan = original.clone();
+        let moved = take_change_groups(&mut plan);
+        assert_eq!(moved.groups, copied);
+        assert!(
+            plan.rows
+                .iter()
+                .all(|r| r.changes.is_empty() && r.markers.is_empty())
+        );
+        restore_changes(&mut plan, moved);
+        assert_eq!(plan.rows, original.rows);
+    }
 }

@@ -26,11 +26,19 @@ struct Entry {
 
 impl Entry {
     fn from_outcome(outcome: ObjectOutcome) -> Self {
+        let mut claim = outcome.claim;
+        let mut skipped = outcome.skipped;
+        // Kept for the object's lifetime: no spare capacity from building them.
+        if let Some(claim) = claim.as_mut() {
+            claim.names.shrink_to_fit();
+            claim.targets.shrink_to_fit();
+        }
+        skipped.shrink_to_fit();
         Self {
             kind: outcome.resource.kind,
             selected: outcome.selected,
-            claim: outcome.claim,
-            skipped: outcome.skipped,
+            claim,
+            skipped,
             targetless_since: None,
         }
     }
@@ -50,7 +58,9 @@ pub struct DesiredIndex {
     /// How long an object without targets keeps its records (`--target-grace-period`).
     grace: std::time::Duration,
     objects: HashMap<String, Entry>,
-    by_name: HashMap<DnsName, BTreeSet<String>>,
+    /// The objects claiming each name. Nearly always one, so a small `Vec` (a `BTreeSet` would
+    /// allocate a node with room for eleven).
+    by_name: HashMap<DnsName, Vec<String>>,
     dirty: BTreeSet<DnsName>,
     dirty_since: Option<Instant>,
     /// Kinds whose initial list has completed at least once.
@@ -107,10 +117,13 @@ impl DesiredIndex {
         }
         self.unlink(&resource);
         for name in entry.names() {
-            self.by_name
+            let claimants = self
+                .by_name
                 .entry(name.clone())
-                .or_default()
-                .insert(resource.clone());
+                .or_insert_with(|| Vec::with_capacity(1));
+            if !claimants.contains(&resource) {
+                claimants.push(resource.clone());
+            }
         }
         self.objects.insert(resource, entry);
         self.mark_dirty(touched);
@@ -223,7 +236,7 @@ impl DesiredIndex {
         let names: Vec<DnsName> = entry.names().cloned().collect();
         for name in names {
             if let Some(claimants) = self.by_name.get_mut(&name) {
-                claimants.remove(resource);
+                claimants.retain(|claimant| claimant != resource);
                 if claimants.is_empty() {
                     self.by_name.remove(&name);
                 }

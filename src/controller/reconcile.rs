@@ -8,7 +8,9 @@ use zonesync_core::{DnsName, Provider, ProviderError};
 
 use super::index::DesiredIndex;
 use super::store::ZoneStore;
-use crate::apply::{ApplyMode, ApplyOutcome, ZoneOutcome, change_groups, error_chain};
+use crate::apply::{
+    ApplyMode, ApplyOutcome, ZoneOutcome, error_chain, restore_changes, take_change_groups,
+};
 use crate::plan::{Plan, PlanOptions, Planner};
 use crate::registry::Registry;
 use crate::safety::SafetyLimits;
@@ -214,9 +216,12 @@ impl Reconciler {
         if self.mode == ApplyMode::DryRun {
             return ReconcileReport { plan, outcome };
         }
-        for zone_plan in plan.zones.iter().filter(|z| !z.rows.is_empty()) {
-            let groups = change_groups(zone_plan);
-            let result = self.provider.apply(&zone_plan.zone, &groups).await;
+        for zone_plan in plan.zones.iter_mut().filter(|z| !z.rows.is_empty()) {
+            // The groups hold the plan's changes while they are applied (no second copy of a
+            // large plan); the report gets them back afterwards.
+            let moved = take_change_groups(zone_plan);
+            let groups = &moved.groups;
+            let result = self.provider.apply(&zone_plan.zone, groups).await;
             let store = self
                 .stores
                 .iter_mut()
@@ -224,7 +229,7 @@ impl Reconciler {
             let (rejected, error) = match result {
                 Ok(report) => {
                     if let Some(store) = store {
-                        store.patch(&groups, &report.rejected);
+                        store.patch(groups, &report.rejected);
                     }
                     (report.rejected, None)
                 }
@@ -239,9 +244,11 @@ impl Reconciler {
             for rejection in &rejected {
                 tracing::warn!(zone = %zone_plan.zone.name, record = %rejection.subject, message = %rejection.message, "provider rejected a change");
             }
+            let sent = groups.len();
+            restore_changes(zone_plan, moved);
             outcome.zones.push(ZoneOutcome {
                 zone: zone_plan.zone.clone(),
-                groups: groups.len(),
+                groups: sent,
                 rejected,
                 error,
             });

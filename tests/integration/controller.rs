@@ -805,3 +805,90 @@ async fn a_malformed_object_in_a_list_never_means_nothing_desired() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(setup.zone(), zone, "nothing deleted");
 }
+
+/// A large initial sync into BIND goes out in many UPDATE messages, each group prepared only
+/// when its message is built: every record lands with its marker, the report still carries
+/// every change (Events), and a later mass deletion is judged against the whole zone and held
+/// back while a new object is still written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_sync_into_bind_lands_every_marker_and_keeps_the_safety_thresholds() {
+    const OBJECTS: usize = 600;
+    let api = FakeApiServer::start().await.unwrap();
+    let bind = tokio::task::block_in_place(|| Bind::builder().zone("example.org").start());
+    let logs = tempfile::tempdir().unwrap();
+    let secret = write(logs.path(), "tsig.secret", &bind.key().secret);
+    let mut provider = crate::faults::rfc2136_args(&bind, &secret);
+    provider.extend(["--rfc2136-batch-change-size".to_string(), "100".to_string()]);
+    let objects: Vec<Value> = (0..OBJECTS)
+        .map(|i| {
+            ingress(
+                &format!("app{i}"),
+                &format!("app{i}.example.org"),
+                Some("192.0.2.80"),
+            )
+        })
+        .collect();
+    api.apply_all(objects).unwrap();
+    let controller = Controller::start_with(
+        &api.kubeconfig(),
+        &provider,
+        logs.path(),
+        &["--min-event-sync-interval", "500ms"],
+    );
+    controller.wait_ready().await;
+    let served = |address: &str| -> Vec<String> {
+        let records = bind.axfr("example.org").unwrap();
+        (0..OBJECTS)
+            .filter(|i| {
+                let host = format!("app{i}.example.org");
+                find_records(&records, &host, "A")
+                    .iter()
+                    .any(|r| r.text() == address)
+                    && find_records(&records, &format!("a-{host}"), "TXT")
+                        .iter()
+                        .any(|r| r.text().ends_with(&format!("ingress/default/app{i}")))
+            })
+            .map(|i| format!("app{i}"))
+            .collect()
+    };
+    eventually(
+        Duration::from_secs(20),
+        "every record with its marker",
+        || served("192.0.2.80").len() == OBJECTS,
+    )
+    .await;
+    eventually(Duration::from_secs(10), "RecordCreated events", || {
+        api.list(&ResourceType::EVENT, Some("default"))
+            .iter()
+            .filter(|e| e["reason"] == "RecordCreated")
+            .count()
+            >= OBJECTS
+    })
+    .await;
+
+    // Half the objects vanish at once (above --max-delete-percent=30), one new object arrives.
+    for i in 0..OBJECTS / 2 {
+        api.delete(&ResourceType::INGRESS, Some("default"), &format!("app{i}"))
+            .unwrap();
+    }
+    api.apply(ingress("fresh", "fresh.example.org", Some("192.0.2.81")))
+        .unwrap();
+    eventually(Duration::from_secs(10), "the new record", || {
+        let records = bind.axfr("example.org").unwrap();
+        find_records(&records, "fresh.example.org", "A")
+            .iter()
+            .any(|r| r.text() == "192.0.2.81")
+    })
+    .await;
+    assert_eq!(
+        served("192.0.2.80").len(),
+        OBJECTS,
+        "the deletions are held back, markers included"
+    );
+    let (_, body) = controller.ready().unwrap();
+    assert!(
+        body.contains("the plan would delete 300 of the 601 records zonesync owns")
+            || body.contains("the plan would delete 300 of the 600 records zonesync owns"),
+        "{body}"
+    );
+}

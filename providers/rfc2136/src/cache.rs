@@ -3,16 +3,34 @@
 use std::collections::BTreeMap;
 
 use hickory_proto::rr::Record;
-use zonesync_core::Endpoint;
+use zonesync_core::{Endpoint, Targets};
 
 use crate::records::{RrsetKey, rrsets};
+
+/// What the cache keeps of an RRset: only its TTL and values (the key holds name and type). A
+/// whole [`Endpoint`] per RRset made the cache, a second copy of the zone beside the
+/// controller's, about a third larger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Rrset {
+    ttl: Option<u32>,
+    targets: Targets,
+}
+
+impl From<Endpoint> for Rrset {
+    fn from(endpoint: Endpoint) -> Self {
+        Self {
+            ttl: endpoint.ttl,
+            targets: endpoint.targets,
+        }
+    }
+}
 
 /// A zone as of one SOA serial.
 #[derive(Clone, Debug)]
 pub(crate) struct ZoneSnapshot {
     /// The SOA serial this copy matches.
     pub serial: u32,
-    rrsets: BTreeMap<RrsetKey, Endpoint>,
+    rrsets: BTreeMap<RrsetKey, Rrset>,
 }
 
 impl ZoneSnapshot {
@@ -20,30 +38,41 @@ impl ZoneSnapshot {
     pub(crate) fn from_records(serial: u32, records: &[Record]) -> Self {
         Self {
             serial,
-            rrsets: rrsets(records),
+            rrsets: rrsets(records)
+                .into_iter()
+                .map(|(key, endpoint)| (key, Rrset::from(endpoint)))
+                .collect(),
         }
     }
 
     /// Every RRset, sorted by name and type.
     pub(crate) fn endpoints(&self) -> Vec<Endpoint> {
-        self.rrsets.values().cloned().collect()
+        self.rrsets
+            .iter()
+            .map(|((name, record_type), rrset)| {
+                let mut endpoint = Endpoint::new(name.clone(), record_type.clone(), [""; 0]);
+                endpoint.targets = rrset.targets.clone();
+                endpoint.ttl = rrset.ttl;
+                endpoint
+            })
+            .collect()
     }
 
-    /// The RRset with this name and type.
-    pub(crate) fn get(&self, key: &RrsetKey) -> Option<&Endpoint> {
-        self.rrsets.get(key)
+    /// The values of the RRset with this name and type.
+    pub(crate) fn get(&self, key: &RrsetKey) -> Option<&Targets> {
+        self.rrsets.get(key).map(|rrset| &rrset.targets)
     }
 
     /// Replaces (or, with `None`, removes) one RRset.
     pub(crate) fn set(&mut self, key: RrsetKey, rrset: Option<Endpoint>) {
         match rrset {
-            Some(rrset) => self.rrsets.insert(key, rrset),
+            Some(rrset) => self.rrsets.insert(key, rrset.into()),
             None => self.rrsets.remove(&key),
         };
     }
 
     /// Number of records (not RRsets).
     pub(crate) fn record_count(&self) -> usize {
-        self.rrsets.values().map(|e| e.targets.len()).sum()
+        self.rrsets.values().map(|rrset| rrset.targets.len()).sum()
     }
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use hickory_proto::rr::{Name, RData, RecordType as WireType};
 use zonesync_core::{
     ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorKind, Provider, ProviderError, Rejection,
-    Zone,
+    Targets, Zone,
 };
 
 use crate::cache::ZoneSnapshot;
@@ -16,7 +16,7 @@ use crate::client::Client;
 use crate::config::Rfc2136Config;
 use crate::connection::{ExchangeError, Transfer};
 use crate::rcode::{Operation, Refusal};
-use crate::records::{dns_name_of, record_type_of, rrsets, wire_name, wire_type_of};
+use crate::records::{RrsetKey, dns_name_of, record_type_of, rrsets, wire_name, wire_type_of};
 use crate::update::{self, PreparedGroup, ServerState, TtlPolicy};
 
 /// Extra messages an apply may spend isolating the groups a server refuses (SERVFAIL, REFUSED,
@@ -211,36 +211,36 @@ impl Rfc2136Provider {
         }
     }
 
-    /// Sends the batches, splitting refused multi-group messages to isolate the refused groups.
+    /// Sends one message's groups, splitting a refused multi-group message to isolate the
+    /// refused groups; records the outcome by group index in `sent`.
     async fn send(
         &self,
         zone: &DnsName,
         wire_zone: &Name,
-        prepared: &[PreparedGroup],
-        batches: Vec<Vec<usize>>,
-    ) -> Sent {
-        let mut sent = Sent::default();
-        let mut queue: VecDeque<Vec<usize>> = batches.into();
-        let mut budget = SPLIT_BUDGET;
+        batch: Vec<PreparedGroup>,
+        sent: &mut Sent,
+    ) {
+        let mut queue: VecDeque<Vec<PreparedGroup>> = VecDeque::from([batch]);
         while let Some(mut batch) = queue.pop_front() {
+            let indexes = || batch.iter().map(|group| group.index);
             if let Some(fatal) = &sent.fatal {
                 let message = format!("not sent: {}", fatal.message());
                 sent.rejected
-                    .extend(batch.into_iter().map(|i| (i, message.clone())));
+                    .extend(indexes().map(|i| (i, message.clone())));
                 continue;
             }
-            let message = update::message(wire_zone, batch.iter().map(|&i| &prepared[i]));
+            let message = update::message(wire_zone, &batch);
             match self.client.update(&message).await {
                 Err(error) => {
                     let error = self.exchange_error(zone, Operation::Update, error);
                     let message = format!("outcome unknown: {}", error.message());
                     sent.rejected
-                        .extend(batch.into_iter().map(|i| (i, message.clone())));
+                        .extend(indexes().map(|i| (i, message.clone())));
                     sent.fatal = Some(error);
                 }
                 Ok(answered) => match Refusal::of(&answered.value, true) {
                     None => {
-                        sent.accepted.extend(batch);
+                        sent.accepted.extend(indexes());
                         sent.accepted_messages += 1;
                     }
                     Some(refusal) => {
@@ -249,10 +249,10 @@ impl Rfc2136Provider {
                         if refusal.affects_whole_zone() {
                             let message = error.message().to_string();
                             sent.rejected
-                                .extend(batch.into_iter().map(|i| (i, message.clone())));
+                                .extend(indexes().map(|i| (i, message.clone())));
                             sent.fatal = Some(error);
-                        } else if batch.len() > 1 && budget >= 2 {
-                            budget -= 2;
+                        } else if batch.len() > 1 && sent.split_budget >= 2 {
+                            sent.split_budget -= 2;
                             tracing::debug!(zone = %zone, groups = batch.len(), codes = %refusal.codes(), "update refused; splitting the message to isolate the refused changes");
                             let right = batch.split_off(batch.len() / 2);
                             queue.push_front(right);
@@ -260,14 +260,23 @@ impl Rfc2136Provider {
                         } else {
                             let message = error.message().to_string();
                             sent.rejected
-                                .extend(batch.into_iter().map(|i| (i, message.clone())));
+                                .extend(indexes().map(|i| (i, message.clone())));
                             sent.refusals.push(error);
                         }
                     }
                 },
             }
         }
-        sent
+    }
+
+    /// The serial to compare with after the updates, checked just before the first message:
+    /// only when a cached copy exists (otherwise there is nothing to patch).
+    async fn serial_before(&self, zone: &DnsName) -> Result<Option<u32>, ProviderError> {
+        if self.cache().contains_key(zone) {
+            Ok(Some(self.soa_serial(zone).await?))
+        } else {
+            Ok(None)
+        }
     }
 
     /// Reads back the RRsets `groups` touched; refreshes or patches the cache.
@@ -275,27 +284,21 @@ impl Rfc2136Provider {
     /// `before` is the serial checked before the updates (when a cached copy existed) and
     /// `messages` the number of updates the server accepted: the cache is patched only when the
     /// serial moved by exactly that much, i.e. nobody else wrote in between.
+    ///
+    /// Many changes in a small zone are read back with one transfer: the new snapshot is then
+    /// both the read-back and the cache, which the caller stores after verifying against it.
     async fn read_back(
         &self,
         zone: &DnsName,
-        groups: &[&PreparedGroup],
+        groups: impl IntoIterator<Item = &ChangeGroup>,
         before: Option<u32>,
         messages: u32,
-    ) -> Result<ServerState, ProviderError> {
-        let touched = update::touched(groups.iter().copied());
+    ) -> Result<ReadBack, ProviderError> {
+        let touched = update::touched(groups);
         let zone_records = self.cache().get(zone).map_or(0, ZoneSnapshot::record_count);
         if touched.len() > READ_BACK_QUERIES && touched.len() * READ_BACK_ZONE_RATIO > zone_records
         {
-            let snapshot = self.transfer(zone).await?;
-            let rrsets = touched
-                .iter()
-                .filter_map(|key| snapshot.get(key).map(|e| (key.clone(), e.clone())))
-                .collect();
-            self.cache().insert(zone.clone(), snapshot);
-            return Ok(ServerState {
-                rrsets,
-                other_zone: BTreeMap::new(),
-            });
+            return Ok(ReadBack::Transferred(self.transfer(zone).await?));
         }
 
         let after = self.soa_serial(zone).await?;
@@ -356,16 +359,33 @@ impl Rfc2136Provider {
         } else {
             cache.remove(zone);
         }
-        Ok(state)
+        Ok(ReadBack::Queried(state))
     }
 }
 
-/// What sending the batches achieved.
-#[derive(Default)]
+/// What a read-back found.
+enum ReadBack {
+    /// The whole zone, transferred; it replaces the cached copy.
+    Transferred(ZoneSnapshot),
+    /// The touched RRsets, queried one by one (the cache is already patched or dropped).
+    Queried(ServerState),
+}
+
+impl ReadBack {
+    /// The values of the RRset found with this name and type.
+    fn rrset(&self, key: &RrsetKey) -> Option<&Targets> {
+        match self {
+            ReadBack::Transferred(snapshot) => snapshot.get(key),
+            ReadBack::Queried(state) => state.rrsets.get(key).map(|e| &e.targets),
+        }
+    }
+}
+
+/// What sending the messages achieved.
 struct Sent {
-    /// Positions (in the prepared list) of groups in accepted messages.
+    /// Indexes (in the list given to `apply`) of groups in accepted messages.
     accepted: Vec<usize>,
-    /// Positions of groups in refused or failed messages, with the reason.
+    /// Indexes of groups in refused or failed messages, with the reason.
     rejected: Vec<(usize, String)>,
     /// UPDATE messages answered NOERROR.
     accepted_messages: u32,
@@ -373,6 +393,21 @@ struct Sent {
     fatal: Option<ProviderError>,
     /// Refusals of single groups (or of batches after the split budget ran out).
     refusals: Vec<ProviderError>,
+    /// Extra messages still allowed for splitting refused ones.
+    split_budget: usize,
+}
+
+impl Default for Sent {
+    fn default() -> Self {
+        Self {
+            accepted: Vec::new(),
+            rejected: Vec::new(),
+            accepted_messages: 0,
+            fatal: None,
+            refusals: Vec::new(),
+            split_budget: SPLIT_BUDGET,
+        }
+    }
 }
 
 #[async_trait]
@@ -412,42 +447,56 @@ impl Provider for Rfc2136Provider {
             default_ttl: self.config.default_ttl(),
             min_ttl: self.config.min_ttl(),
         };
-        let mut prepared = Vec::with_capacity(groups.len());
-        for (index, group) in groups.iter().enumerate() {
+        // Groups are prepared and sent one message at a time, so only one message's records
+        // exist at once. Rejections keep the order of the whole-list version: unpreparable
+        // groups, then oversized ones, then refused messages.
+        let mut oversized = Vec::new();
+        let mut packer =
+            update::Packer::new(self.config.batch_change_size(), update::record_budget());
+        let mut sent = Sent::default();
+        let mut before: Option<Option<u32>> = None;
+        let mut ready_messages = groups.iter().enumerate().filter_map(|(index, group)| {
             match update::prepare(index, group, &zone_name, self.config.zones(), ttl) {
-                Ok(ready) => prepared.push(ready),
-                Err(message) => report.rejected.push(Rejection {
-                    subject: group.subject.clone(),
-                    message,
-                }),
+                Ok(ready) => match packer.push(ready) {
+                    Ok(full) => full,
+                    Err(too_large) => {
+                        oversized.push(Rejection {
+                            subject: group.subject.clone(),
+                            message: format!(
+                                "the change is too large for one UPDATE message ({} bytes of records, at most {})",
+                                too_large.size,
+                                update::record_budget()
+                            ),
+                        });
+                        None
+                    }
+                },
+                Err(message) => {
+                    report.rejected.push(Rejection {
+                        subject: group.subject.clone(),
+                        message,
+                    });
+                    None
+                }
             }
+        });
+        for batch in ready_messages.by_ref() {
+            if before.is_none() {
+                before = Some(self.serial_before(&zone_name).await?);
+            }
+            self.send(&zone_name, &wire_zone, batch, &mut sent).await;
         }
-        let (batches, oversized) = update::pack(
-            &prepared,
-            self.config.batch_change_size(),
-            update::record_budget(),
-        );
-        for position in oversized {
-            let group = &groups[prepared[position].index];
-            report.rejected.push(Rejection {
-                subject: group.subject.clone(),
-                message: format!(
-                    "the change is too large for one UPDATE message ({} bytes of records, at most {})",
-                    prepared[position].size,
-                    update::record_budget()
-                ),
-            });
+        drop(ready_messages);
+        if let Some(batch) = packer.finish() {
+            if before.is_none() {
+                before = Some(self.serial_before(&zone_name).await?);
+            }
+            self.send(&zone_name, &wire_zone, batch, &mut sent).await;
         }
-        if batches.is_empty() {
+        report.rejected.append(&mut oversized);
+        let Some(before) = before else {
             return Ok(report);
-        }
-
-        let before = if self.cache().contains_key(&zone_name) {
-            Some(self.soa_serial(&zone_name).await?)
-        } else {
-            None
         };
-        let sent = self.send(&zone_name, &wire_zone, &prepared, batches).await;
         tracing::info!(zone = %zone_name, messages = sent.accepted_messages, accepted = sent.accepted.len(), refused = sent.rejected.len(), "updates sent");
 
         if sent.accepted.is_empty() {
@@ -464,9 +513,9 @@ impl Provider for Rfc2136Provider {
                 return Err(ProviderError::new(first.kind(), first.message()));
             }
         }
-        for (position, message) in &sent.rejected {
+        for (index, message) in &sent.rejected {
             report.rejected.push(Rejection {
-                subject: groups[prepared[*position].index].subject.clone(),
+                subject: groups[*index].subject.clone(),
                 message: message.clone(),
             });
         }
@@ -474,12 +523,12 @@ impl Provider for Rfc2136Provider {
             return Ok(report);
         }
 
-        let accepted: Vec<&PreparedGroup> = sent.accepted.iter().map(|&i| &prepared[i]).collect();
-        let state = match self
-            .read_back(&zone_name, &accepted, before, sent.accepted_messages)
+        let accepted = || sent.accepted.iter().map(|&i| &groups[i]);
+        let read = match self
+            .read_back(&zone_name, accepted(), before, sent.accepted_messages)
             .await
         {
-            Ok(state) => state,
+            Ok(read) => read,
             Err(error) => {
                 self.cache().remove(&zone_name);
                 return Err(ProviderError::new(
@@ -492,14 +541,22 @@ impl Provider for Rfc2136Provider {
                 ));
             }
         };
-        for group in accepted {
-            if let Some(problem) = update::verify(group, &state) {
-                tracing::warn!(zone = %zone_name, record = %groups[group.index].subject, %problem, "change did not land");
+        let no_other_zone = BTreeMap::new();
+        let other_zone = match &read {
+            ReadBack::Transferred(_) => &no_other_zone,
+            ReadBack::Queried(state) => &state.other_zone,
+        };
+        for group in accepted() {
+            if let Some(problem) = update::verify(group, |key| read.rrset(key), other_zone) {
+                tracing::warn!(zone = %zone_name, record = %group.subject, %problem, "change did not land");
                 report.rejected.push(Rejection {
-                    subject: groups[group.index].subject.clone(),
+                    subject: group.subject.clone(),
                     message: problem,
                 });
             }
+        }
+        if let ReadBack::Transferred(snapshot) = read {
+            self.cache().insert(zone_name, snapshot);
         }
         Ok(report)
     }

@@ -1,7 +1,8 @@
 //! Turning change groups into RFC 2136 UPDATE messages.
 //!
 //! Each group becomes the exact records to delete (the old values) and to add (the new
-//! values), plus what must be true after it landed, for the read-back. Groups are packed into
+//! values); what must be true after it landed is worked out from the group again at read-back
+//! time, so nothing but the records of the message being built is held. Groups are packed into
 //! as few messages as the size limit (64 KiB, encoded) and the batch size allow, never split;
 //! inside a message every deletion precedes every addition, so a CNAME can replace an A record
 //! (and the other way round) in one message.
@@ -12,7 +13,7 @@ use hickory_proto::op::update_message::UpdateMessage;
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, Record, RecordType as WireType};
 use hickory_proto::serialize::binary::BinEncodable;
-use zonesync_core::{Change, ChangeGroup, DnsName, Endpoint, RecordType};
+use zonesync_core::{Change, ChangeGroup, DnsName, Endpoint, RecordType, Targets};
 
 use crate::records::{RrsetKey, deletion, rdata_of, record, wire_name};
 
@@ -57,8 +58,6 @@ pub(crate) struct PreparedGroup {
     pub additions: Vec<Record>,
     /// Upper bound of the encoded size of its records inside a message for its zone.
     pub size: usize,
-    /// The state every touched RRset must be in afterwards.
-    pub expectations: BTreeMap<RrsetKey, Expectation>,
 }
 
 /// Checks that every record of `group` belongs to `zone` (the longest of `zones` containing it)
@@ -79,44 +78,27 @@ pub(crate) fn prepare(
         deletions: Vec::new(),
         additions: Vec::new(),
         size: 0,
-        expectations: BTreeMap::new(),
     };
     for change in &group.changes {
-        let (old, new) = match change {
-            Change::Create { record } => (None, Some(record)),
-            Change::Update { old, new } => (Some(old), Some(new)),
-            Change::Delete { old, .. } => (Some(old), None),
-        };
+        let (old, new) = old_and_new(change);
         for endpoint in old.iter().chain(new.iter()) {
             check_placement(endpoint, zone, zones)?;
         }
         if let Some(old) = old {
             let name = wire_name(&old.name).map_err(|e| e.to_string())?;
-            let expectation = prepared
-                .expectations
-                .entry((old.name.clone(), old.record_type.clone()))
-                .or_default();
             for target in &old.targets {
                 let data = rdata_of(&old.record_type, target)
                     .map_err(|e| format!("cannot delete {}: {e}", old.key()))?;
                 prepared.deletions.push(deletion(name.clone(), data));
-                expectation.present.remove(target);
-                expectation.absent.insert(target.clone());
             }
         }
         if let Some(new) = new {
             let name = wire_name(&new.name).map_err(|e| e.to_string())?;
-            let expectation = prepared
-                .expectations
-                .entry((new.name.clone(), new.record_type.clone()))
-                .or_default();
             let ttl = ttl.ttl_for(new);
             for target in &new.targets {
                 let data = rdata_of(&new.record_type, target)
                     .map_err(|e| format!("cannot write {}: {e}", new.key()))?;
                 prepared.additions.push(record(name.clone(), ttl, data));
-                expectation.absent.remove(target);
-                expectation.present.insert(target.clone());
             }
         }
     }
@@ -127,6 +109,44 @@ pub(crate) fn prepare(
         .map(encoded_size)
         .sum::<Result<usize, String>>()?;
     Ok(prepared)
+}
+
+/// The record a change removes and the one it writes.
+fn old_and_new(change: &Change) -> (Option<&Endpoint>, Option<&Endpoint>) {
+    match change {
+        Change::Create { record } => (None, Some(record)),
+        Change::Update { old, new } => (Some(old), Some(new)),
+        Change::Delete { old, .. } => (Some(old), None),
+    }
+}
+
+/// The state every RRset `group` touches must be in once it landed: the old values gone, the
+/// new ones there (a value both removed and written by later changes ends as the last one
+/// says).
+pub(crate) fn expectations(group: &ChangeGroup) -> BTreeMap<RrsetKey, Expectation> {
+    let mut expectations: BTreeMap<RrsetKey, Expectation> = BTreeMap::new();
+    for change in &group.changes {
+        let (old, new) = old_and_new(change);
+        if let Some(old) = old {
+            let expectation = expectations
+                .entry((old.name.clone(), old.record_type.clone()))
+                .or_default();
+            for target in &old.targets {
+                expectation.present.remove(target);
+                expectation.absent.insert(target.clone());
+            }
+        }
+        if let Some(new) = new {
+            let expectation = expectations
+                .entry((new.name.clone(), new.record_type.clone()))
+                .or_default();
+            for target in &new.targets {
+                expectation.absent.remove(target);
+                expectation.present.insert(target.clone());
+            }
+        }
+    }
+    expectations
 }
 
 fn check_placement(endpoint: &Endpoint, zone: &DnsName, zones: &[DnsName]) -> Result<(), String> {
@@ -167,35 +187,53 @@ fn encoded_size(record: &Record) -> Result<usize, String> {
         .map_err(|e| format!("cannot encode {}: {e}", record.name))
 }
 
-/// Splits `groups` (in order) into messages of at most `max_groups` groups and at most
-/// `max_bytes` of records. A group too large for any message is returned in `oversized`.
-pub(crate) fn pack(
-    groups: &[PreparedGroup],
+/// Fills messages with prepared groups in order, at most `max_groups` groups and `max_bytes`
+/// of records each; a message is handed out as soon as the next group does not fit, so only
+/// one message's records are held at a time.
+pub(crate) struct Packer {
     max_groups: usize,
     max_bytes: usize,
-) -> (Vec<Vec<usize>>, Vec<usize>) {
-    let mut batches: Vec<Vec<usize>> = Vec::new();
-    let mut oversized = Vec::new();
-    let mut current: Vec<usize> = Vec::new();
-    let mut current_bytes = 0;
-    for (position, group) in groups.iter().enumerate() {
-        if group.size > max_bytes {
-            oversized.push(position);
-            continue;
+    current: Vec<PreparedGroup>,
+    current_bytes: usize,
+}
+
+impl Packer {
+    /// An empty packer.
+    pub(crate) fn new(max_groups: usize, max_bytes: usize) -> Self {
+        Self {
+            max_groups,
+            max_bytes,
+            current: Vec::new(),
+            current_bytes: 0,
         }
-        if !current.is_empty()
-            && (current.len() >= max_groups || current_bytes + group.size > max_bytes)
+    }
+
+    /// Adds `group`; returns the full message it did not fit in, if any. A group too large for
+    /// any message is given back as `Err`.
+    pub(crate) fn push(
+        &mut self,
+        group: PreparedGroup,
+    ) -> Result<Option<Vec<PreparedGroup>>, PreparedGroup> {
+        if group.size > self.max_bytes {
+            return Err(group);
+        }
+        let mut full = None;
+        if !self.current.is_empty()
+            && (self.current.len() >= self.max_groups
+                || self.current_bytes + group.size > self.max_bytes)
         {
-            batches.push(std::mem::take(&mut current));
-            current_bytes = 0;
+            full = Some(std::mem::take(&mut self.current));
+            self.current_bytes = 0;
         }
-        current.push(position);
-        current_bytes += group.size;
+        self.current_bytes += group.size;
+        self.current.push(group);
+        Ok(full)
     }
-    if !current.is_empty() {
-        batches.push(current);
+
+    /// The last, partly filled message, if any.
+    pub(crate) fn finish(self) -> Option<Vec<PreparedGroup>> {
+        (!self.current.is_empty()).then_some(self.current)
     }
-    (batches, oversized)
 }
 
 /// Room for records in one message.
@@ -221,13 +259,17 @@ pub(crate) fn message<'g>(
 }
 
 /// The RRsets a set of groups touches.
-pub(crate) fn touched<'g>(
-    groups: impl IntoIterator<Item = &'g PreparedGroup>,
-) -> BTreeSet<RrsetKey> {
-    groups
-        .into_iter()
-        .flat_map(|group| group.expectations.keys().cloned())
-        .collect()
+pub(crate) fn touched<'g>(groups: impl IntoIterator<Item = &'g ChangeGroup>) -> BTreeSet<RrsetKey> {
+    let mut touched = BTreeSet::new();
+    for group in groups {
+        for change in &group.changes {
+            let (old, new) = old_and_new(change);
+            for endpoint in old.into_iter().chain(new) {
+                touched.insert((endpoint.name.clone(), endpoint.record_type.clone()));
+            }
+        }
+    }
+    touched
 }
 
 /// What the read-back found on the server for the touched RRsets.
@@ -240,18 +282,24 @@ pub(crate) struct ServerState {
     pub other_zone: BTreeMap<RrsetKey, DnsName>,
 }
 
-/// Compares the state read back with a group's expectations; `None` when it landed, otherwise
-/// what is wrong.
-pub(crate) fn verify(group: &PreparedGroup, state: &ServerState) -> Option<String> {
+/// Compares the RRsets read back (`stored`) with what `group` must have left; `None` when it
+/// landed, otherwise what is wrong. `other_zone` names the RRsets the server answered for from
+/// another of its zones.
+pub(crate) fn verify<'s>(
+    group: &ChangeGroup,
+    stored: impl Fn(&RrsetKey) -> Option<&'s Targets>,
+    other_zone: &BTreeMap<RrsetKey, DnsName>,
+) -> Option<String> {
     let mut problems = Vec::new();
-    for (key, expectation) in &group.expectations {
+    for (key, expectation) in &expectations(group) {
         let (name, record_type) = key;
-        let stored = state.rrsets.get(key);
-        let holds = |target: &String| stored.is_some_and(|e| e.targets.iter().any(|t| t == target));
+        let stored = stored(key);
+        let holds =
+            |target: &String| stored.is_some_and(|values| values.iter().any(|t| t == target));
         let missing: Vec<&String> = expectation.present.iter().filter(|t| !holds(t)).collect();
         let lingering: Vec<&String> = expectation.absent.iter().filter(|t| holds(t)).collect();
         if !missing.is_empty() {
-            let why = match state.other_zone.get(key) {
+            let why = match other_zone.get(key) {
                 Some(other) => format!(
                     " (the server answers for {name} from its zone {other}: add --rfc2136-zone {other})"
                 ),
@@ -376,16 +424,28 @@ mod tests {
 
     #[test]
     fn packing_respects_size_and_count_and_never_splits_groups() {
-        let sized = |size| PreparedGroup {
-            index: 0,
+        let sized = |index, size| PreparedGroup {
+            index,
             deletions: Vec::new(),
             additions: Vec::new(),
             size,
-            expectations: BTreeMap::new(),
         };
-        let groups = vec![sized(40), sized(40), sized(40), sized(200), sized(10)];
-        let (batches, oversized) = pack(&groups, 2, 100);
-        assert_eq!(batches, vec![vec![0, 1], vec![2, 4]]);
+        let mut packer = Packer::new(2, 100);
+        let mut messages = Vec::new();
+        let mut oversized = Vec::new();
+        for (index, size) in [40, 40, 40, 200, 10].into_iter().enumerate() {
+            match packer.push(sized(index, size)) {
+                Ok(Some(full)) => messages.push(full),
+                Ok(None) => {}
+                Err(group) => oversized.push(group.index),
+            }
+        }
+        messages.extend(packer.finish());
+        let indexes: Vec<Vec<usize>> = messages
+            .iter()
+            .map(|m| m.iter().map(|g| g.index).collect())
+            .collect();
+        assert_eq!(indexes, vec![vec![0, 1], vec![2, 4]]);
         assert_eq!(oversized, vec![3]);
     }
 
@@ -417,16 +477,17 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        let (batches, oversized) = pack(&groups, 1000, record_budget());
-        assert!(oversized.is_empty());
+        let mut packer = Packer::new(1000, record_budget());
+        let mut batches = Vec::new();
+        for group in groups {
+            batches.extend(packer.push(group).unwrap());
+        }
+        batches.extend(packer.finish());
         for batch in &batches {
-            let encoded = message(
-                &wire_name(&zone).unwrap(),
-                batch.iter().map(|&i| &groups[i]),
-            )
-            .to_vec()
-            .unwrap()
-            .len();
+            let encoded = message(&wire_name(&zone).unwrap(), batch)
+                .to_vec()
+                .unwrap()
+                .len();
             assert!(encoded <= record_budget(), "{encoded}");
         }
         // About 165 bytes per group (A record and marker): 5,000 groups fit in 13 messages.
@@ -435,24 +496,23 @@ mod tests {
 
     #[test]
     fn verification_names_what_did_not_land() {
-        let zone = name("example.org");
         let record = Endpoint::new(
             name("www.example.org"),
             RecordType::Cname,
             ["lb.example.net"],
         );
-        let prepared = prepare(
-            0,
-            &group(vec![Change::Create {
-                record: record.clone(),
-            }]),
-            &zone,
-            std::slice::from_ref(&zone),
-            TTL,
-        )
-        .unwrap();
+        let created = group(vec![Change::Create {
+            record: record.clone(),
+        }]);
+        let check = |state: &ServerState| {
+            verify(
+                &created,
+                |key| state.rrsets.get(key).map(|e| &e.targets),
+                &state.other_zone,
+            )
+        };
         let mut state = ServerState::default();
-        let problem = verify(&prepared, &state).unwrap();
+        let problem = check(&state).unwrap();
         assert!(
             problem.contains("www.example.org CNAME lb.example.net is missing"),
             "{problem}"
@@ -462,12 +522,12 @@ mod tests {
         state
             .other_zone
             .insert(key.clone(), name("www.example.org"));
-        let problem = verify(&prepared, &state).unwrap();
+        let problem = check(&state).unwrap();
         assert!(
             problem.contains("add --rfc2136-zone www.example.org"),
             "{problem}"
         );
         state.rrsets.insert(key, record);
-        assert!(verify(&prepared, &state).is_none());
+        assert!(check(&state).is_none());
     }
 }

@@ -728,6 +728,87 @@ async fn large_applies_are_split_by_size_and_batch_size_without_splitting_groups
     assert_eq!(provider.stats().update_messages, 3);
 }
 
+/// Groups are prepared one message at a time: a group that cannot be encoded, one too large
+/// for any message and one the server refuses, spread over many messages, are reported in that
+/// order, and everything else lands with its marker.
+#[tokio::test]
+async fn a_large_apply_prepared_message_by_message_reports_each_failure_and_lands_the_rest() {
+    let bind = Bind::builder()
+        .zone("example.org")
+        .option("max-records-per-type 100;")
+        .start();
+    let config = args_for(bind.port(), bind.key(), &["example.org"])
+        .validate()
+        .unwrap()
+        .with_batch_change_size(50);
+    let provider = Rfc2136Provider::new(fast(config)).await.unwrap();
+    let z = zone("example.org");
+    let addresses = |count: usize| -> Vec<String> {
+        (0..count)
+            .map(|i| format!("10.{}.{}.{}", i / 62_500, i / 250 % 250, i % 250 + 1))
+            .collect()
+    };
+    let refused_targets = addresses(101);
+    let refused_targets: Vec<&str> = refused_targets.iter().map(String::as_str).collect();
+    let refused = endpoint("refused.example.org", RecordType::A, &refused_targets);
+    let oversized_targets = addresses(5_000);
+    let oversized_targets: Vec<&str> = oversized_targets.iter().map(String::as_str).collect();
+    let oversized = endpoint("oversized.example.org", RecordType::A, &oversized_targets);
+    let unencodable = endpoint("bad.example.org", RecordType::A, &["not-an-address"]);
+    let mut groups: Vec<ChangeGroup> = (0..500)
+        .map(|i| {
+            create(endpoint(
+                &format!("host-{i}.example.org"),
+                RecordType::A,
+                &["192.0.2.7"],
+            ))
+        })
+        .collect();
+    groups.insert(420, create(refused.clone()));
+    groups.insert(250, create(oversized.clone()));
+    groups.insert(100, create(unencodable.clone()));
+
+    let report = provider.apply(&z, &groups).await.unwrap();
+    let subjects: Vec<_> = report.rejected.iter().map(|r| r.subject.clone()).collect();
+    assert_eq!(
+        subjects,
+        [unencodable.key(), oversized.key(), refused.key()],
+        "{:?}",
+        report.rejected
+    );
+    assert!(report.rejected[0].message.contains("not-an-address"));
+    assert!(report.rejected[1].message.contains("too large"));
+    assert!(report.rejected[2].message.contains("SERVFAIL"));
+    // 502 groups in messages of at most 50, plus the halves that isolated the refused one.
+    assert!(
+        provider.stats().update_messages >= 11,
+        "{:?}",
+        provider.stats()
+    );
+
+    let records = bind.axfr("example.org").unwrap();
+    for i in 0..500 {
+        let host = format!("host-{i}.example.org");
+        assert_eq!(data(&records, &host, "A"), ["192.0.2.7"], "{host}");
+        assert_eq!(
+            data(&records, &format!("a-{host}"), "TXT"),
+            [MARKER],
+            "{host}"
+        );
+    }
+    for absent in [
+        "refused.example.org",
+        "oversized.example.org",
+        "bad.example.org",
+    ] {
+        assert!(find_records(&records, absent, "A").is_empty(), "{absent}");
+        assert!(
+            find_records(&records, &format!("a-{absent}"), "TXT").is_empty(),
+            "{absent}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn every_tsig_algorithm_signs_updates_and_transfers() {
     for algorithm in ["hmac-sha1", "hmac-sha224", "hmac-sha384", "hmac-sha512"] {
