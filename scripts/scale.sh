@@ -9,7 +9,7 @@
 #
 # Needs the test peers (scripts/install-test-peers.sh). Run `cargo bench` first to have the
 # planner figures in the report too. The default run (1k and 10k objects, both providers) takes
-# about 35 minutes on 2 cores, most of it moto absorbing the 10k-object Route53 initial sync.
+# about 25 minutes on 2 cores, a good part of it moto absorbing the 10k-object Route53 initial sync.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

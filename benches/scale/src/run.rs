@@ -308,8 +308,11 @@ fn steady(
     let cpu_before = controller.cpu();
     let started = Instant::now();
     sleep_checking(controller, window)?;
+    // A drift pass in flight when the window ends is let finish, so the window holds whole
+    // passes only and requests per pass are not skewed by a partial listing.
+    let after = settle(peer, controller)?;
     let elapsed = started.elapsed();
-    let requests = requests_delta(&peer.requests()?, &before);
+    let requests = requests_delta(&after, &before);
     let metrics_after = controller.metrics();
     let drift_passes = metrics_after.sum("zonesync_reconciles_total", &[("trigger", "drift")])
         - metrics_before.sum("zonesync_reconciles_total", &[("trigger", "drift")]);
@@ -327,6 +330,21 @@ fn steady(
         "cpu_seconds": (controller.cpu().saturating_sub(cpu_before)).as_secs_f64(),
         "rss_kib": memory.rss_kib,
     }))
+}
+
+/// Waits until zonesync has sent no request for a second (at most 60 s) and returns the
+/// request counts then.
+fn settle(peer: &mut dyn Peer, controller: &mut Controller) -> anyhow::Result<Requests> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = peer.requests()?;
+    loop {
+        sleep_checking(controller, Duration::from_secs(1))?;
+        let now = peer.requests()?;
+        if now == last || Instant::now() >= deadline {
+            return Ok(now);
+        }
+        last = now;
+    }
 }
 
 /// Sleeps `total`, failing early when zonesync exits.
