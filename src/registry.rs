@@ -783,7 +783,7 @@ mod tests {
 
     #[test]
     fn marker_values_are_byte_compatible() {
-        let labels = Labels::from([
+        let labels = Labels::from_iter([
             ("resource".to_string(), "ingress/default/my-ing".to_string()),
             ("owner".to_string(), "default".to_string()),
         ]);

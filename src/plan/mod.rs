@@ -793,9 +793,15 @@ impl<'a> Planner<'a> {
             Change::Create { .. } => 2,
         });
 
-        let mut changes: Vec<Change> = deletes.into_iter().map(|(c, _)| c).collect();
+        // Exact capacities: a plan holds one `RowPlan` per changed row for the whole apply, and
+        // a `Vec` grown by pushes keeps room for four changes (the initial sync of a large zone
+        // would hold three empty slots per list and row).
+        let mut changes: Vec<Change> =
+            Vec::with_capacity(deletes.len() + updates.len() + creates.len());
+        changes.extend(deletes.into_iter().map(|(c, _)| c));
         changes.extend(updates.into_iter().map(|(c, _)| c));
         changes.extend(creates);
+        markers.shrink_to_fit();
         Some(RowPlan {
             name: name.clone(),
             set_identifier: set_identifier.map(str::to_string),

@@ -209,7 +209,11 @@ fn strip_name_dot(name: &str) -> String {
 }
 
 /// Labels attached to an endpoint: `owner` and `resource` for owned records, as in the marker.
-pub type Labels = BTreeMap<String, String>;
+///
+/// A map kept as a sorted `Vec`: an endpoint has two or three labels, and every desired
+/// endpoint, planned change and parsed marker carries its own, so a B-tree node (over 500
+/// bytes for two `String` pairs) per endpoint was the largest part of one at scale.
+pub type Labels = litemap::LiteMap<String, String>;
 
 /// Provider-specific properties (`alias`, `aws/weight`, …) of an endpoint.
 pub type Properties = BTreeMap<String, String>;
@@ -258,7 +262,7 @@ pub struct Endpoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub set_identifier: Option<String>,
     /// Ownership labels (`owner`, `resource`).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Labels::is_empty")]
     pub labels: Labels,
     /// Provider-specific properties.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

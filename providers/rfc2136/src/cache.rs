@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use hickory_proto::rr::Record;
 use zonesync_core::{Endpoint, Targets};
 
-use crate::records::{RrsetKey, rrsets};
+use crate::records::{RrsetGrouper, RrsetKey};
 
 /// What the cache keeps of an RRset: only its TTL and values (the key holds name and type). A
 /// whole [`Endpoint`] per RRset made the cache, a second copy of the zone beside the
@@ -34,14 +33,14 @@ pub(crate) struct ZoneSnapshot {
 }
 
 impl ZoneSnapshot {
-    /// A snapshot from transferred records.
-    pub(crate) fn from_records(serial: u32, records: &[Record]) -> Self {
+    /// A snapshot from a zone transfer's RRsets.
+    pub(crate) fn from_transfer(serial: u32, rrsets: RrsetGrouper) -> Self {
         Self {
             serial,
-            rrsets: rrsets(records)
-                .into_iter()
-                .map(|(key, endpoint)| (key, Rrset::from(endpoint)))
-                .collect(),
+            rrsets: rrsets.finish(|_, ttl, targets| Rrset {
+                ttl: Some(ttl),
+                targets,
+            }),
         }
     }
 

@@ -12,11 +12,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::config::ServerAddress;
+use crate::records::RrsetGrouper;
 use crate::tsig::{TsigFailure, TsigSigner};
 
 /// Queries written before their answers are read, when reading back many RRsets.
@@ -67,8 +68,8 @@ pub(crate) enum Transfer {
     Complete {
         /// SOA serial of the transferred version.
         serial: u32,
-        /// Every record, the closing SOA excluded.
-        records: Vec<Record>,
+        /// Every record, the closing SOA excluded, grouped into RRsets as they came.
+        rrsets: RrsetGrouper,
     },
 }
 
@@ -236,7 +237,7 @@ impl Connection {
         self.write_frames(std::slice::from_ref(&bytes)).await?;
 
         let mut serial: Option<u32> = None;
-        let mut records = Vec::new();
+        let mut rrsets = RrsetGrouper::default();
         let mut first = true;
         loop {
             let answer = self.read_frame().await?;
@@ -287,7 +288,7 @@ impl Connection {
                     Some(record) => match (&record.data, record.name == *zone) {
                         (RData::SOA(soa), true) => {
                             serial = Some(soa.serial);
-                            records.push(record);
+                            rrsets.add(&record);
                         }
                         _ => {
                             return Err(self.broken(format!(
@@ -311,10 +312,10 @@ impl Connection {
                     }
                     return Ok(Transfer::Complete {
                         serial: opening_serial,
-                        records,
+                        rrsets,
                     });
                 }
-                records.push(record);
+                rrsets.add(&record);
             }
         }
     }

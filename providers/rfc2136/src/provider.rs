@@ -204,9 +204,9 @@ impl Rfc2136Provider {
                 });
                 Err(self.refusal_error(&answered.server, zone, Operation::Transfer, &refusal))
             }
-            Transfer::Complete { serial, records } => {
-                tracing::debug!(zone = %zone, serial, records = records.len(), "zone transferred");
-                Ok(ZoneSnapshot::from_records(serial, &records))
+            Transfer::Complete { serial, rrsets } => {
+                tracing::debug!(zone = %zone, serial, records = rrsets.records(), "zone transferred");
+                Ok(ZoneSnapshot::from_transfer(serial, rrsets))
             }
         }
     }

@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, NULL, PTR, TXT};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType as WireType};
-use zonesync_core::{DnsName, Endpoint, RecordType};
+use zonesync_core::{DnsName, Endpoint, RecordType, Targets};
 
 /// Longest character-string a TXT record can hold.
 const MAX_CHARACTER_STRING: usize = 255;
@@ -226,34 +226,74 @@ pub(crate) fn deletion(name: Name, data: RData) -> Record {
     record
 }
 
-/// Groups records into RRsets and turns them into endpoints, keyed by (name, type).
+/// Groups records into RRsets keyed by (name, type) as they come, so that a zone transfer is
+/// grouped message by message and never held whole as wire records.
 ///
 /// Records of other classes than IN and transfer-only types (TSIG, OPT) are skipped. The TTL
 /// of an RRset is the lowest TTL among its records.
-pub(crate) fn rrsets<'r>(
-    records: impl IntoIterator<Item = &'r Record>,
-) -> BTreeMap<RrsetKey, Endpoint> {
-    let mut grouped: BTreeMap<RrsetKey, (u32, Vec<String>)> = BTreeMap::new();
-    for record in records {
+#[derive(Debug, Default)]
+pub(crate) struct RrsetGrouper {
+    grouped: BTreeMap<RrsetKey, (u32, Vec<String>)>,
+    records: usize,
+}
+
+impl RrsetGrouper {
+    /// Adds one record.
+    pub(crate) fn add(&mut self, record: &Record) {
+        self.records += 1;
         if record.dns_class != DNSClass::IN {
-            continue;
+            return;
         }
         let wire = record.record_type();
         if matches!(wire, WireType::TSIG | WireType::OPT | WireType::SIG) {
-            continue;
+            return;
         }
         let key = (dns_name_of(&record.name), record_type_of(wire));
-        let entry = grouped.entry(key).or_insert((record.ttl, Vec::new()));
+        // Most RRsets hold one value: room for one, not the four a first push reserves.
+        let entry = self
+            .grouped
+            .entry(key)
+            .or_insert_with(|| (record.ttl, Vec::with_capacity(1)));
         entry.0 = entry.0.min(record.ttl);
         entry.1.push(target_of(&record.data));
     }
-    grouped
-        .into_iter()
-        .map(|((name, record_type), (ttl, targets))| {
-            let endpoint = Endpoint::new(name.clone(), record_type.clone(), targets).with_ttl(ttl);
-            ((name, record_type), endpoint)
-        })
-        .collect()
+
+    /// Records added, skipped ones included.
+    pub(crate) fn records(&self) -> usize {
+        self.records
+    }
+
+    /// The RRsets, each with its lowest TTL and its normalised values made into a `V` by
+    /// `make`.
+    pub(crate) fn finish<V>(
+        self,
+        mut make: impl FnMut(&RrsetKey, u32, Targets) -> V,
+    ) -> BTreeMap<RrsetKey, V> {
+        self.grouped
+            .into_iter()
+            .map(|(key, (ttl, values))| {
+                let value = make(&key, ttl, Targets::new(&key.1, values));
+                (key, value)
+            })
+            .collect()
+    }
+}
+
+/// Groups records into RRsets and turns them into endpoints, keyed by (name, type), as
+/// [`RrsetGrouper`] groups them.
+pub(crate) fn rrsets<'r>(
+    records: impl IntoIterator<Item = &'r Record>,
+) -> BTreeMap<RrsetKey, Endpoint> {
+    let mut grouper = RrsetGrouper::default();
+    for record in records {
+        grouper.add(record);
+    }
+    grouper.finish(|(name, record_type), ttl, targets| {
+        let mut endpoint = Endpoint::new(name.clone(), record_type.clone(), [""; 0]);
+        endpoint.targets = targets;
+        endpoint.ttl = Some(ttl);
+        endpoint
+    })
 }
 
 #[cfg(test)]
@@ -348,5 +388,46 @@ mod tests {
         let a = &sets[&(DnsName::from_provider("www.example.org"), RecordType::A)];
         assert_eq!(a.targets.as_slice(), ["192.0.2.1", "192.0.2.2"]);
         assert_eq!(a.ttl, Some(60));
+    }
+
+    #[test]
+    fn grouper_counts_every_record_and_keeps_only_in_class_rrsets() {
+        let www = Name::from_ascii("www.example.org.").unwrap();
+        let api = Name::from_ascii("api.example.org.").unwrap();
+        let mut chaos = record(www.clone(), 300, rdata_of(&RecordType::Txt, "x").unwrap());
+        chaos.dns_class = DNSClass::CH;
+        let mut grouper = RrsetGrouper::default();
+        // Records of one RRset arriving apart, as they may across transfer messages.
+        for record in [
+            record(
+                www.clone(),
+                300,
+                rdata_of(&RecordType::A, "192.0.2.2").unwrap(),
+            ),
+            record(
+                api,
+                120,
+                rdata_of(&RecordType::Cname, "www.example.org.").unwrap(),
+            ),
+            chaos,
+            record(www, 30, rdata_of(&RecordType::A, "192.0.2.1").unwrap()),
+        ] {
+            grouper.add(&record);
+        }
+        assert_eq!(grouper.records(), 4);
+        let sets = grouper.finish(|key, ttl, targets| (key.1.clone(), ttl, targets));
+        assert_eq!(sets.len(), 2);
+        let (_, ttl, targets) = &sets[&(DnsName::from_provider("www.example.org"), RecordType::A)];
+        assert_eq!(
+            (*ttl, targets.as_slice()),
+            (30, &["192.0.2.1".to_string(), "192.0.2.2".to_string()][..])
+        );
+        let (record_type, ttl, targets) =
+            &sets[&(DnsName::from_provider("api.example.org"), RecordType::Cname)];
+        assert_eq!(*record_type, RecordType::Cname);
+        assert_eq!(
+            (*ttl, targets.as_slice()),
+            (120, &["www.example.org".to_string()][..])
+        );
     }
 }
