@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use zonesync_core::{Change, ChangeGroup, Provider, ProviderError, RecordKey, Rejection, Zone};
+use zonesync_core::{
+    ApplyReport, Change, ChangeGroup, Provider, ProviderError, RecordKey, Rejection, Zone,
+};
 
 use crate::plan::{Plan, RowPlan, ZonePlan};
 
@@ -83,17 +85,13 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The change groups a zone plan turns into.
-pub fn change_groups(zone_plan: &ZonePlan) -> Vec<ChangeGroup> {
-    zone_plan.rows.iter().map(group_for_row).collect()
-}
-
-/// A zone plan's change groups, holding the plan's own changes (moved, not copied); the plan's
-/// rows are empty until [`restore_changes`] puts the changes back.
+/// A zone plan's change groups, one per row, holding the plan's own changes (moved, not copied);
+/// the plan's rows are empty until [`restore_changes`] puts the changes back.
 #[derive(Debug)]
-pub struct MovedGroups {
-    /// One group per row, as [`change_groups`] builds it.
-    pub groups: Vec<ChangeGroup>,
+struct MovedGroups {
+    /// One group per row: its record and marker changes, deletions → updates → creations,
+    /// records before their markers within each.
+    groups: Vec<ChangeGroup>,
     /// For every change of every group, in order: its position in the row's record changes
     /// followed by its marker changes.
     origins: Vec<u32>,
@@ -103,7 +101,7 @@ pub struct MovedGroups {
 
 /// Moves the changes of `zone_plan` into change groups, so applying a large plan does not hold
 /// a second copy of every change.
-pub fn take_change_groups(zone_plan: &mut ZonePlan) -> MovedGroups {
+fn take_change_groups(zone_plan: &mut ZonePlan) -> MovedGroups {
     let mut moved = MovedGroups {
         groups: Vec::with_capacity(zone_plan.rows.len()),
         origins: Vec::new(),
@@ -133,7 +131,7 @@ pub fn take_change_groups(zone_plan: &mut ZonePlan) -> MovedGroups {
 
 /// Puts the changes taken by [`take_change_groups`] back into `zone_plan`'s rows, in their
 /// original order.
-pub fn restore_changes(zone_plan: &mut ZonePlan, moved: MovedGroups) {
+fn restore_changes(zone_plan: &mut ZonePlan, moved: MovedGroups) {
     let mut origins = moved.origins.into_iter();
     for ((row, group), records) in zone_plan
         .rows
@@ -178,28 +176,30 @@ fn subject_of(row: &RowPlan) -> RecordKey {
         })
 }
 
-fn group_for_row(row: &RowPlan) -> ChangeGroup {
-    let mut changes: Vec<Change> = row.changes.iter().chain(&row.markers).cloned().collect();
-    // Stable: records before their markers within each rank.
-    changes.sort_by_key(rank);
-    ChangeGroup {
-        subject: subject_of(row),
-        changes,
-    }
-}
-
-/// Applies `plan` through `provider`, zone by zone; in [`ApplyMode::DryRun`] writes nothing.
+/// Applies `plan` through `provider`, zone by zone; in [`ApplyMode::DryRun`] writes nothing
+/// and calls nothing.
 ///
-/// A failing zone does not stop the others; failures are in the outcome.
-pub async fn apply(provider: &dyn Provider, plan: &Plan, mode: ApplyMode) -> ApplyOutcome {
+/// After each zone's provider call `applied` is given the zone, the groups sent and the
+/// provider's answer (the controller patches its copy of the zone from them). The groups hold
+/// the plan's own changes while they are applied, so a large plan is never copied; `plan` has
+/// them back when this returns. A failing zone does not stop the others; failures are in the
+/// outcome.
+pub async fn apply(
+    provider: &dyn Provider,
+    plan: &mut Plan,
+    mode: ApplyMode,
+    mut applied: impl FnMut(&Zone, &[ChangeGroup], Result<&ApplyReport, &ProviderError>),
+) -> ApplyOutcome {
     let mut outcome = ApplyOutcome::default();
     if mode == ApplyMode::DryRun {
         return outcome;
     }
-    for zone_plan in plan.zones.iter().filter(|z| !z.rows.is_empty()) {
-        let groups = change_groups(zone_plan);
-        tracing::info!(zone = %zone_plan.zone.name, groups = groups.len(), provider = provider.name(), "applying changes");
-        let result = provider.apply(&zone_plan.zone, &groups).await;
+    for zone_plan in plan.zones.iter_mut().filter(|z| !z.rows.is_empty()) {
+        let moved = take_change_groups(zone_plan);
+        let groups = &moved.groups;
+        tracing::debug!(zone = %zone_plan.zone.name, groups = groups.len(), provider = provider.name(), "applying changes");
+        let result = provider.apply(&zone_plan.zone, groups).await;
+        applied(&zone_plan.zone, groups, result.as_ref());
         let (rejected, error) = match result {
             Ok(report) => (report.rejected, None),
             Err(error) => (Vec::new(), Some(error)),
@@ -210,9 +210,11 @@ pub async fn apply(provider: &dyn Provider, plan: &Plan, mode: ApplyMode) -> App
         if let Some(error) = &error {
             tracing::error!(zone = %zone_plan.zone.name, error = %error_chain(error), "applying changes failed");
         }
+        let sent = groups.len();
+        restore_changes(zone_plan, moved);
         outcome.zones.push(ZoneOutcome {
             zone: zone_plan.zone.clone(),
-            groups: groups.len(),
+            groups: sent,
             rejected,
             error,
         });
@@ -226,6 +228,24 @@ mod tests {
 
     use super::*;
     use crate::testing::{a, cname, name, txt, zone};
+
+    /// The groups a zone plan turns into, by copying: what the moved groups must equal.
+    fn change_groups(zone_plan: &ZonePlan) -> Vec<ChangeGroup> {
+        zone_plan
+            .rows
+            .iter()
+            .map(|row| {
+                let mut changes: Vec<Change> =
+                    row.changes.iter().chain(&row.markers).cloned().collect();
+                // Stable: records before their markers within each rank.
+                changes.sort_by_key(rank);
+                ChangeGroup {
+                    subject: subject_of(row),
+                    changes,
+                }
+            })
+            .collect()
+    }
 
     fn marker(host: &str) -> Endpoint {
         txt(host, "heritage=external-dns,external-dns/owner=default")

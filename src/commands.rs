@@ -115,9 +115,9 @@ async fn one_shot(args: &CommonArgs, output: OutputFormat, mode: ApplyMode) -> a
         .build()
         .await
         .context("cannot open the provider")?;
-    let plan = compute_plan(&config, provider.as_ref()).await?;
+    let mut plan = compute_plan(&config, provider.as_ref()).await?;
     print_plan(&plan, output)?;
-    let outcome = apply::apply(provider.as_ref(), &plan, mode).await;
+    let outcome = apply::apply(provider.as_ref(), &mut plan, mode, |_, _, _| {}).await;
     for refusal in &plan.refusals {
         eprintln!("error: {refusal}");
     }

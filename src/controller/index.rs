@@ -5,6 +5,7 @@
 //! full Kubernetes representation is never kept: only its small [`Claim`].
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use zonesync_core::{DnsName, Endpoint};
@@ -57,10 +58,12 @@ impl Entry {
 pub struct DesiredIndex {
     /// How long an object without targets keeps its records (`--target-grace-period`).
     grace: std::time::Duration,
-    objects: HashMap<String, Entry>,
-    /// The objects claiming each name. Nearly always one, so a small `Vec` (a `BTreeSet` would
-    /// allocate a node with room for eleven).
-    by_name: HashMap<DnsName, Vec<String>>,
+    /// Entries by `kind/namespace/name`. Boxed: a hash table keeps about a third of its slots
+    /// empty, and an empty slot the size of an `Entry` costs more than the box.
+    objects: HashMap<Arc<str>, Box<Entry>>,
+    /// The objects claiming each name, sharing the keys of `objects`. Nearly always one, so a
+    /// small `Vec` (a `BTreeSet` would allocate a node with room for eleven).
+    by_name: HashMap<DnsName, Vec<Arc<str>>>,
     dirty: BTreeSet<DnsName>,
     dirty_since: Option<Instant>,
     /// Kinds whose initial list has completed at least once.
@@ -85,7 +88,12 @@ impl DesiredIndex {
     /// kept for the same period.
     pub fn upsert(&mut self, outcome: ObjectOutcome) {
         let resource = outcome.resource.to_string();
-        let mut entry = Entry::from_outcome(outcome);
+        // The key already held, if any, so `by_name` shares one allocation per object.
+        let resource: Arc<str> = match self.objects.get_key_value(resource.as_str()) {
+            Some((key, _)) => Arc::clone(key),
+            None => resource.into(),
+        };
+        let mut entry = Box::new(Entry::from_outcome(outcome));
         let previous = self.objects.get(&resource);
         if !self.grace.is_zero() && entry.is_targetless() {
             let now = Instant::now();
@@ -122,7 +130,7 @@ impl DesiredIndex {
                 .entry(name.clone())
                 .or_insert_with(|| Vec::with_capacity(1));
             if !claimants.contains(&resource) {
-                claimants.push(resource.clone());
+                claimants.push(Arc::clone(&resource));
             }
         }
         self.objects.insert(resource, entry);
@@ -143,11 +151,11 @@ impl DesiredIndex {
     /// list are removed, the others upserted.
     pub fn replace_kind(&mut self, kind: ResourceKind, outcomes: Vec<ObjectOutcome>) {
         let listed: HashSet<String> = outcomes.iter().map(|o| o.resource.to_string()).collect();
-        let gone: Vec<String> = self
+        let gone: Vec<Arc<str>> = self
             .objects
             .iter()
-            .filter(|(resource, entry)| entry.kind == kind && !listed.contains(*resource))
-            .map(|(resource, _)| resource.clone())
+            .filter(|(resource, entry)| entry.kind == kind && !listed.contains(&***resource))
+            .map(|(resource, _)| Arc::clone(resource))
             .collect();
         for resource in gone {
             self.remove(&resource);
@@ -170,14 +178,14 @@ impl DesiredIndex {
     /// Ends the grace periods that are over: those objects now ask for nothing, so their
     /// records are planned for deletion.
     pub fn expire_grace(&mut self) {
-        let expired: Vec<String> = self
+        let expired: Vec<Arc<str>> = self
             .objects
             .iter()
             .filter(|(_, e)| {
                 e.targetless_since
                     .is_some_and(|s| s.elapsed() >= self.grace)
             })
-            .map(|(resource, _)| resource.clone())
+            .map(|(resource, _)| Arc::clone(resource))
             .collect();
         for resource in expired {
             let Some(entry) = self.objects.get_mut(&resource) else {
@@ -236,7 +244,7 @@ impl DesiredIndex {
         let names: Vec<DnsName> = entry.names().cloned().collect();
         for name in names {
             if let Some(claimants) = self.by_name.get_mut(&name) {
-                claimants.retain(|claimant| claimant != resource);
+                claimants.retain(|claimant| &**claimant != resource);
                 if claimants.is_empty() {
                     self.by_name.remove(&name);
                 }
@@ -286,7 +294,7 @@ impl DesiredIndex {
         adjust: impl Fn(Vec<Endpoint>) -> Vec<Endpoint>,
     ) -> Vec<DesiredEndpoint> {
         let mut desired = Vec::new();
-        let mut resources: Vec<&String> = self.objects.keys().collect();
+        let mut resources: Vec<&Arc<str>> = self.objects.keys().collect();
         resources.sort();
         for resource in resources {
             if let Some(claim) = self.objects.get(resource).and_then(|e| e.claim.as_ref()) {
@@ -310,7 +318,7 @@ impl DesiredIndex {
                 .flat_map(|e| e.skipped.iter().cloned())
                 .collect(),
             Some(names) => {
-                let resources: BTreeSet<&String> = names
+                let resources: BTreeSet<&Arc<str>> = names
                     .iter()
                     .filter_map(|n| self.by_name.get(n))
                     .flatten()

@@ -8,9 +8,7 @@ use zonesync_core::{DnsName, Provider, ProviderError};
 
 use super::index::DesiredIndex;
 use super::store::ZoneStore;
-use crate::apply::{
-    ApplyMode, ApplyOutcome, ZoneOutcome, error_chain, restore_changes, take_change_groups,
-};
+use crate::apply::{ApplyMode, ApplyOutcome};
 use crate::plan::{Plan, PlanOptions, Planner};
 use crate::registry::Registry;
 use crate::safety::SafetyLimits;
@@ -212,47 +210,22 @@ impl Reconciler {
         for refusal in &plan.refusals {
             tracing::warn!(%refusal, "changes held back");
         }
-        let mut outcome = ApplyOutcome::default();
-        if self.mode == ApplyMode::DryRun {
-            return ReconcileReport { plan, outcome };
-        }
-        for zone_plan in plan.zones.iter_mut().filter(|z| !z.rows.is_empty()) {
-            // The groups hold the plan's changes while they are applied (no second copy of a
-            // large plan); the report gets them back afterwards.
-            let moved = take_change_groups(zone_plan);
-            let groups = &moved.groups;
-            let result = self.provider.apply(&zone_plan.zone, groups).await;
-            let store = self
-                .stores
-                .iter_mut()
-                .find(|s| s.zone().id == zone_plan.zone.id);
-            let (rejected, error) = match result {
-                Ok(report) => {
-                    if let Some(store) = store {
-                        store.patch(groups, &report.rejected);
-                    }
-                    (report.rejected, None)
+        let stores = &mut self.stores;
+        let outcome = crate::apply::apply(
+            self.provider.as_ref(),
+            &mut plan,
+            self.mode,
+            |zone, groups, result| {
+                let Some(store) = stores.iter_mut().find(|s| s.zone().id == zone.id) else {
+                    return;
+                };
+                match result {
+                    Ok(report) => store.patch(groups, &report.rejected),
+                    Err(_) => store.mark_stale(),
                 }
-                Err(error) => {
-                    tracing::error!(zone = %zone_plan.zone.name, error = %error_chain(&error), "applying changes failed");
-                    if let Some(store) = store {
-                        store.mark_stale();
-                    }
-                    (Vec::new(), Some(error))
-                }
-            };
-            for rejection in &rejected {
-                tracing::warn!(zone = %zone_plan.zone.name, record = %rejection.subject, message = %rejection.message, "provider rejected a change");
-            }
-            let sent = groups.len();
-            restore_changes(zone_plan, moved);
-            outcome.zones.push(ZoneOutcome {
-                zone: zone_plan.zone.clone(),
-                groups: sent,
-                rejected,
-                error,
-            });
-        }
+            },
+        )
+        .await;
         ReconcileReport { plan, outcome }
     }
 }

@@ -5,14 +5,73 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
-use zonesync_core::{Change, ChangeGroup, DnsName, Endpoint, Labels, RecordKey, Rejection, Zone};
+use zonesync_core::{
+    Change, ChangeGroup, DnsName, Endpoint, Properties, RecordKey, RecordType, Rejection, Targets,
+    Zone,
+};
 
 use crate::registry::Registry;
+
+/// What the store keeps of a record: all but its name (the key it is stored under) and its
+/// labels (records read from a provider carry none; ownership is read from the markers' TXT
+/// values). A large zone is held for the life of the process, so this is kept small: a third
+/// of the size of an [`Endpoint`], with the rarely set parts boxed.
+#[derive(Clone, Debug)]
+struct Stored {
+    record_type: RecordType,
+    ttl: Option<u32>,
+    targets: Targets,
+    rare: Option<Box<Rare>>,
+}
+
+/// The parts of a record most have unset.
+#[derive(Clone, Debug)]
+struct Rare {
+    set_identifier: Option<String>,
+    properties: Properties,
+}
+
+impl Stored {
+    fn of(record: &Endpoint) -> Self {
+        let rare = (record.set_identifier.is_some() || !record.properties.is_empty()).then(|| {
+            Box::new(Rare {
+                set_identifier: record.set_identifier.clone(),
+                properties: record.properties.clone(),
+            })
+        });
+        Self {
+            record_type: record.record_type.clone(),
+            ttl: record.ttl,
+            targets: record.targets.clone(),
+            rare,
+        }
+    }
+
+    fn set_identifier(&self) -> Option<&str> {
+        self.rare.as_ref().and_then(|r| r.set_identifier.as_deref())
+    }
+
+    fn is(&self, key: &RecordKey) -> bool {
+        self.record_type == key.record_type
+            && self.set_identifier() == key.set_identifier.as_deref()
+    }
+
+    fn to_endpoint(&self, name: &DnsName) -> Endpoint {
+        let mut endpoint = Endpoint::new(name.clone(), self.record_type.clone(), [""; 0]);
+        endpoint.targets = self.targets.clone();
+        endpoint.ttl = self.ttl;
+        if let Some(rare) = &self.rare {
+            endpoint.set_identifier = rare.set_identifier.clone();
+            endpoint.properties = rare.properties.clone();
+        }
+        endpoint
+    }
+}
 
 /// One zone's records, by owner name.
 pub struct ZoneStore {
     zone: Zone,
-    by_name: HashMap<DnsName, Vec<Endpoint>>,
+    by_name: HashMap<DnsName, Vec<Stored>>,
     stale: bool,
     loaded_at: Instant,
 }
@@ -20,9 +79,9 @@ pub struct ZoneStore {
 impl ZoneStore {
     /// A store holding `records` as just read from the provider.
     pub fn new(zone: Zone, records: Vec<Endpoint>) -> Self {
-        let mut by_name: HashMap<DnsName, Vec<Endpoint>> = HashMap::with_capacity(records.len());
+        let mut by_name: HashMap<DnsName, Vec<Stored>> = HashMap::with_capacity(records.len());
         for record in records {
-            slot(&mut by_name, &record.name).push(record);
+            slot(&mut by_name, &record.name).push(Stored::of(&record));
         }
         by_name.shrink_to_fit();
         Self {
@@ -66,7 +125,10 @@ impl ZoneStore {
 
     /// Every record.
     pub fn all(&self) -> Vec<Endpoint> {
-        self.by_name.values().flatten().cloned().collect()
+        self.by_name
+            .iter()
+            .flat_map(|(name, records)| records.iter().map(|r| r.to_endpoint(name)))
+            .collect()
     }
 
     /// The records at `names` and every ownership marker that can belong to them.
@@ -78,9 +140,8 @@ impl ZoneStore {
         }
         wanted
             .iter()
-            .filter_map(|name| self.by_name.get(name))
-            .flatten()
-            .cloned()
+            .filter_map(|name| Some((name, self.by_name.get(name)?)))
+            .flat_map(|(name, records)| records.iter().map(|r| r.to_endpoint(name)))
             .collect()
     }
 
@@ -106,16 +167,15 @@ impl ZoneStore {
     }
 
     fn insert(&mut self, record: &Endpoint) {
-        let mut stored = record.clone();
-        stored.labels = Labels::new();
-        let entry = slot(&mut self.by_name, &stored.name);
-        entry.retain(|existing| existing.key() != stored.key());
-        entry.push(stored);
+        let key = record.key();
+        let entry = slot(&mut self.by_name, &key.name);
+        entry.retain(|existing| !existing.is(&key));
+        entry.push(Stored::of(record));
     }
 
     fn remove(&mut self, key: &RecordKey) {
         if let Some(entry) = self.by_name.get_mut(&key.name) {
-            entry.retain(|existing| existing.key() != *key);
+            entry.retain(|existing| !existing.is(key));
             if entry.is_empty() {
                 self.by_name.remove(&key.name);
             }
@@ -124,12 +184,9 @@ impl ZoneStore {
 }
 
 /// The records at `name`. Nearly every name holds one RRset (a record or its marker), so a new
-/// name gets room for exactly one: a default `Vec` would reserve four `Endpoint`s, which made up
-/// most of the cache's size.
-fn slot<'a>(
-    by_name: &'a mut HashMap<DnsName, Vec<Endpoint>>,
-    name: &DnsName,
-) -> &'a mut Vec<Endpoint> {
+/// name gets room for exactly one: a default `Vec` would reserve four, which made up most of
+/// the cache's size.
+fn slot<'a>(by_name: &'a mut HashMap<DnsName, Vec<Stored>>, name: &DnsName) -> &'a mut Vec<Stored> {
     by_name
         .entry(name.clone())
         .or_insert_with(|| Vec::with_capacity(1))
@@ -166,6 +223,39 @@ mod tests {
             ]
             .into()
         );
+    }
+
+    #[test]
+    fn stored_records_come_back_whole_except_labels() {
+        let mut weighted = a("api.example.com", ["192.0.2.1"])
+            .with_ttl(60)
+            .with_set_identifier("eu");
+        weighted.properties.insert("aws/weight".into(), "10".into());
+        let mut labelled = a("api.example.com", ["192.0.2.2"]).with_set_identifier("us");
+        labelled.labels.insert("owner".into(), "default".into());
+        let plain = a("www.example.com", ["192.0.2.3"]);
+        let mut store = ZoneStore::new(
+            zone("example.com"),
+            vec![weighted.clone(), labelled.clone(), plain.clone()],
+        );
+        // Only the "us" RRset of the name changes.
+        let mut moved = labelled.clone();
+        moved.targets = Targets::new(&RecordType::A, ["192.0.2.4"]);
+        store.patch(
+            &[ChangeGroup {
+                subject: labelled.key(),
+                changes: vec![Change::Update {
+                    old: labelled,
+                    new: moved.clone(),
+                }],
+            }],
+            &[],
+        );
+        let mut all = store.all();
+        all.sort_by(|x, y| (&x.name, &x.set_identifier).cmp(&(&y.name, &y.set_identifier)));
+        moved.labels.clear();
+        assert_eq!(all, vec![weighted, moved, plain]);
+        assert_eq!(store.len(), 3);
     }
 
     #[test]

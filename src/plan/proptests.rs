@@ -254,7 +254,18 @@ proptest! {
         for record in &records {
             provider.insert("example.com", record.clone());
         }
-        let outcome = futures::executor::block_on(apply(&provider, &first, ApplyMode::Apply));
+        let mut applied = first.clone();
+        let outcome = futures::executor::block_on(apply(
+            &provider,
+            &mut applied,
+            ApplyMode::Apply,
+            |_, _, _| {},
+        ));
+        // Applying moves the changes out and back: the plan is unchanged afterwards.
+        prop_assert_eq!(applied.zones.len(), first.zones.len());
+        for (after, before) in applied.zones.iter().zip(&first.zones) {
+            prop_assert_eq!(&after.rows, &before.rows);
+        }
         prop_assert!(outcome.is_success(), "{}", outcome);
         let after = futures::executor::block_on(provider.records(&zone("example.com"))).unwrap();
         let second = plan(&registry, &options, &desired, after.clone());
