@@ -496,3 +496,24 @@ fn records_of_objects_without_an_address_are_kept_by_one_shot_runs() {
         immediate.both()
     );
 }
+
+#[test]
+fn the_allocator_runs_with_the_options_it_was_built_with() {
+    // .cargo/config.toml compiles jemalloc's options in; a build that lost them (another
+    // allocator, the config not read) would hold more memory after a large sync.
+    let output = zonesync()
+        .arg("--version")
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stats = String::from_utf8_lossy(&output.stderr);
+    for option in [
+        "opt.narenas: 1",
+        "opt.background_thread: true",
+        "opt.dirty_decay_ms: 1000",
+        "opt.muzzy_decay_ms: 1000",
+    ] {
+        assert!(stats.contains(option), "{option} missing from:\n{stats}");
+    }
+}
