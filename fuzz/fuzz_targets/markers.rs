@@ -171,7 +171,7 @@ fn check_labels_round_trip(labels: &BTreeMap<String, String>) {
     if !writable {
         return;
     }
-    let labels: Labels = labels.clone();
+    let labels: Labels = labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let written = Registry::marker_value(&labels);
     assert_eq!(
         Registry::parse_marker_value(&written),
