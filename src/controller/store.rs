@@ -32,17 +32,18 @@ struct Rare {
 }
 
 impl Stored {
-    fn of(record: &Endpoint) -> Self {
+    /// Keeps what the store needs of `record`; its name and labels are dropped.
+    fn of(record: Endpoint) -> Self {
         let rare = (record.set_identifier.is_some() || !record.properties.is_empty()).then(|| {
             Box::new(Rare {
-                set_identifier: record.set_identifier.clone(),
-                properties: record.properties.clone(),
+                set_identifier: record.set_identifier,
+                properties: record.properties,
             })
         });
         Self {
-            record_type: record.record_type.clone(),
+            record_type: record.record_type,
             ttl: record.ttl,
-            targets: record.targets.clone(),
+            targets: record.targets,
             rare,
         }
     }
@@ -81,7 +82,8 @@ impl ZoneStore {
     pub fn new(zone: Zone, records: Vec<Endpoint>) -> Self {
         let mut by_name: HashMap<DnsName, Vec<Stored>> = HashMap::with_capacity(records.len());
         for record in records {
-            slot(&mut by_name, &record.name).push(Stored::of(&record));
+            let name = record.name.clone();
+            slot(&mut by_name, &name).push(Stored::of(record));
         }
         by_name.shrink_to_fit();
         Self {
@@ -170,7 +172,7 @@ impl ZoneStore {
         let key = record.key();
         let entry = slot(&mut self.by_name, &key.name);
         entry.retain(|existing| !existing.is(&key));
-        entry.push(Stored::of(record));
+        entry.push(Stored::of(record.clone()));
     }
 
     fn remove(&mut self, key: &RecordKey) {
