@@ -24,4 +24,9 @@ if [ ! -x .venv-peers/bin/moto_server ]; then
   python3 -m venv .venv-peers
   .venv-peers/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
 fi
+# Python's `cryptography` seals and opens external-dns's encrypted markers in the tests
+# (tests/peers/external_dns_markers.py); moto brings it, but the tests rely on it directly.
+if ! .venv-peers/bin/python -c 'import cryptography' 2>/dev/null; then
+  .venv-peers/bin/pip install --quiet --disable-pip-version-check 'cryptography>=41'
+fi
 echo "test peers ready: $(named -v 2>/dev/null | head -1); knotd $(knotd -V 2>/dev/null | awk '{print $NF}'); moto $(.venv-peers/bin/python -c 'import moto; print(moto.__version__)')"

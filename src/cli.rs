@@ -323,6 +323,24 @@ pub struct CommonArgs {
         help_heading = "Ownership"
     )]
     pub txt_wildcard_replacement: Option<String>,
+    /// Write ownership markers encrypted with AES-256-GCM, in external-dns's format (needs an AES key).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, env = "ZONESYNC_TXT_ENCRYPT_ENABLED", help_heading = "Ownership")]
+    pub txt_encrypt_enabled: bool,
+    /// AES-256 key of encrypted markers: 32 bytes, or base64 of 32 bytes (prefer --txt-encrypt-aes-key-file). Given alone, encrypted markers are read and new ones written plain.
+    #[arg(
+        long,
+        env = "ZONESYNC_TXT_ENCRYPT_AES_KEY",
+        hide_env_values = true,
+        help_heading = "Ownership"
+    )]
+    pub txt_encrypt_aes_key: Option<SecretString>,
+    /// File holding the AES key of encrypted markers (surrounding whitespace is ignored).
+    #[arg(
+        long,
+        env = "ZONESYNC_TXT_ENCRYPT_AES_KEY_FILE",
+        help_heading = "Ownership"
+    )]
+    pub txt_encrypt_aes_key_file: Option<PathBuf>,
 
     /// Validate the flags and environment, print the resulting configuration and exit (0 when valid).
     #[arg(long, env = "ZONESYNC_CHECK_CONFIG", help_heading = "Logging")]
@@ -338,6 +356,25 @@ pub struct CommonArgs {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "ZONESYNC_LOG_FORMAT", help_heading = "Logging")]
     pub log_format: LogFormat,
+}
+
+/// A flag value that must never be printed (an encryption key): `Debug` shows only that it is
+/// set.
+#[derive(Clone)]
+pub struct SecretString(pub String);
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for SecretString {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self(value.to_string()))
+    }
 }
 
 #[cfg(test)]

@@ -195,6 +195,16 @@ pub async fn compute_plan(config: &Config, provider: &dyn Provider) -> anyhow::R
             .map_err(|e| anyhow::anyhow!(error_chain(&e)))
             .with_context(|| format!("cannot read zone {}", zone.name))?;
         let inventory = config.registry.inventory(records);
+        if inventory.unreadable_markers > 0 {
+            tracing::warn!(
+                zone = %zone.name,
+                unreadable = inventory.unreadable_markers,
+                "{}",
+                config
+                    .registry
+                    .unreadable_markers_message(inventory.unreadable_markers)
+            );
+        }
         inventories.push((zone, inventory));
     }
     let desired =

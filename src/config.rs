@@ -234,6 +234,8 @@ impl Config {
             prefix: args.txt_prefix.clone(),
             suffix: args.txt_suffix.clone(),
             wildcard_replacement: args.txt_wildcard_replacement.clone(),
+            aes_key: marker_key(args)?,
+            encrypt: args.txt_encrypt_enabled,
         })?;
 
         let policy: Policy = args
@@ -279,6 +281,35 @@ impl Config {
             target_grace: args.target_grace_period,
         })
     }
+}
+
+/// The AES key of encrypted markers, from `--txt-encrypt-aes-key` or its file form.
+///
+/// Fails when both are given, the file cannot be read, or the key is not 32 bytes (plain or
+/// base64). No message carries the key.
+fn marker_key(args: &CommonArgs) -> Result<Option<crate::registry::MarkerKey>, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid(message);
+    let (flag, value) = match (&args.txt_encrypt_aes_key, &args.txt_encrypt_aes_key_file) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "--txt-encrypt-aes-key and --txt-encrypt-aes-key-file are mutually exclusive; give the key once".into(),
+            ));
+        }
+        (Some(key), None) => ("--txt-encrypt-aes-key", key.0.clone()),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                invalid(format!(
+                    "--txt-encrypt-aes-key-file {}: cannot read it: {e}",
+                    path.display()
+                ))
+            })?;
+            ("--txt-encrypt-aes-key-file", text.trim().to_string())
+        }
+        (None, None) => return Ok(None),
+    };
+    crate::registry::MarkerKey::parse(flag, &value)
+        .map(Some)
+        .map_err(|e| invalid(e.to_string()))
 }
 
 /// Everything `run` needs, validated.

@@ -7,6 +7,15 @@
 //! `%{record_type}` template move the marker name exactly as external-dns does. Legacy markers
 //! are read too: the same-name marker of external-dns ≤ 0.11 and the `cname-` marker that
 //! external-dns used for A ALIAS records.
+//!
+//! With an AES key (`--txt-encrypt-aes-key`) encrypted markers are read beside plain ones, and
+//! with `--txt-encrypt-enabled` new markers are written encrypted (see [`crypto`]). A value shaped
+//! like an encrypted marker that does not open with the key is an ordinary TXT record: the
+//! record it would vouch for is not ours. [`Inventory::unreadable_markers`] counts them.
+
+mod crypto;
+
+pub use crypto::{LABEL_ENCRYPTION_NONCE, MarkerKey, MarkerKeyError};
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -73,6 +82,11 @@ pub enum RegistryError {
         /// A marker name it would produce.
         example: String,
     },
+    /// `--txt-encrypt-enabled` without a key.
+    #[error(
+        "--txt-encrypt-enabled needs an AES-256 key: set --txt-encrypt-aes-key or --txt-encrypt-aes-key-file"
+    )]
+    EncryptWithoutKey,
 }
 
 /// Why a record cannot carry a marker in its zone.
@@ -114,6 +128,10 @@ pub struct RegistryConfig {
     pub suffix: String,
     /// `--txt-wildcard-replacement`.
     pub wildcard_replacement: Option<String>,
+    /// `--txt-encrypt-aes-key`: encrypted markers are read with it.
+    pub aes_key: Option<MarkerKey>,
+    /// `--txt-encrypt-enabled`: markers are written encrypted (needs `aes_key`).
+    pub encrypt: bool,
 }
 
 impl Default for RegistryConfig {
@@ -123,6 +141,8 @@ impl Default for RegistryConfig {
             prefix: String::new(),
             suffix: String::new(),
             wildcard_replacement: None,
+            aes_key: None,
+            encrypt: false,
         }
     }
 }
@@ -185,6 +205,10 @@ pub struct Inventory {
     pub records: Vec<CurrentRecord>,
     /// Every ownership marker (any owner).
     pub markers: Vec<FoundMarker>,
+    /// TXT records shaped like encrypted markers that do not open with the configured key (or
+    /// that were read without one). They stay ordinary records: what they would vouch for is
+    /// not ours.
+    pub unreadable_markers: usize,
 }
 
 /// The ownership registry: names, values and parsing of markers.
@@ -194,6 +218,8 @@ pub struct Registry {
     prefix: String,
     suffix: String,
     wildcard_replacement: Option<String>,
+    aes_key: Option<MarkerKey>,
+    encrypt: bool,
 }
 
 impl Registry {
@@ -211,6 +237,9 @@ impl Registry {
             .any(|c| c == ',' || c == '=' || c == '"' || c.is_whitespace())
         {
             return Err(RegistryError::InvalidOwnerId(config.owner_id));
+        }
+        if config.encrypt && config.aes_key.is_none() {
+            return Err(RegistryError::EncryptWithoutKey);
         }
         if !config.prefix.is_empty() && !config.suffix.is_empty() {
             return Err(RegistryError::BothAffixes {
@@ -265,6 +294,8 @@ impl Registry {
                 .wildcard_replacement
                 .filter(|w| !w.is_empty())
                 .map(|w| w.to_ascii_lowercase()),
+            aes_key: config.aes_key,
+            encrypt: config.encrypt,
         })
     }
 
@@ -361,13 +392,107 @@ impl Registry {
             .collect()
     }
 
-    /// The marker value for `labels` (`heritage=external-dns,external-dns/<key>=<value>,…`).
+    /// The plain marker value for `labels` (`heritage=external-dns,external-dns/<key>=<value>,…`);
+    /// the nonce label of encrypted markers is left out, as external-dns does.
     pub fn marker_value(labels: &Labels) -> String {
         let mut value = format!("heritage={HERITAGE}");
         for (key, label) in labels {
-            value.push_str(&format!(",{HERITAGE}/{key}={label}"));
+            if key != LABEL_ENCRYPTION_NONCE {
+                value.push_str(&format!(",{HERITAGE}/{key}={label}"));
+            }
         }
         value
+    }
+
+    /// The marker value this registry writes for `labels`: encrypted with
+    /// `--txt-encrypt-enabled` (reusing the nonce label when there is one), else plain.
+    pub fn encode_marker(&self, labels: &Labels) -> String {
+        let plain = Self::marker_value(labels);
+        match &self.aes_key {
+            Some(key) if self.encrypt => key.seal(
+                &plain,
+                labels.get(LABEL_ENCRYPTION_NONCE).map(String::as_str),
+            ),
+            _ => plain,
+        }
+    }
+
+    /// Reads a marker value, plain or (with a key) encrypted; the labels of an encrypted one
+    /// carry its nonce. `Err(())` for a value shaped like an encrypted marker that does not
+    /// open; `Ok(None)` for an ordinary TXT value.
+    #[allow(clippy::result_unit_err)]
+    pub fn decode_marker(&self, value: &str) -> Result<Option<Labels>, ()> {
+        if let Some(labels) = Self::parse_marker_value(value) {
+            return Ok(Some(labels));
+        }
+        let Some(key) = &self.aes_key else {
+            return if crypto::looks_encrypted(value) {
+                Err(())
+            } else {
+                Ok(None)
+            };
+        };
+        match key.open(value) {
+            Ok((text, nonce)) => Ok(Self::parse_marker_value(&text).map(|mut labels| {
+                labels.insert(LABEL_ENCRYPTION_NONCE.to_string(), nonce);
+                labels
+            })),
+            Err(crypto::OpenError::NotEncrypted) => Ok(None),
+            Err(crypto::OpenError::WrongKey) => Err(()),
+        }
+    }
+
+    /// How many of `records` are shaped like encrypted markers that do not open (see
+    /// [`Inventory::unreadable_markers`]), without building an inventory.
+    pub fn unreadable_markers(&self, records: &[Endpoint]) -> usize {
+        records
+            .iter()
+            .filter(|record| record.record_type == RecordType::Txt)
+            .filter(|record| {
+                record
+                    .targets
+                    .iter()
+                    .next()
+                    .is_some_and(|value| self.decode_marker(value).is_err())
+            })
+            .filter(|record| self.record_for_marker(record.name.as_str()).is_some())
+            .count()
+    }
+
+    /// What to tell the user about `count` unreadable encrypted markers in a zone.
+    pub fn unreadable_markers_message(&self, count: usize) -> String {
+        let cause = if self.aes_key.is_some() {
+            "do not open with the configured --txt-encrypt-aes-key (another key, or damaged)"
+        } else {
+            "cannot be read without --txt-encrypt-aes-key"
+        };
+        format!(
+            "{count} TXT record(s) look like encrypted ownership markers but {cause}; \
+             the records they name are treated as not zonesync's and are never changed or deleted"
+        )
+    }
+
+    /// True when the marker record `existing` already says what `wanted` (built by
+    /// [`Registry::marker_for`]) says: the same labels, nonce aside, and the same properties.
+    /// Encrypted values differ byte-wise from one sealing to the next, so values are compared
+    /// by what they hold.
+    pub fn same_marker(&self, existing: &Endpoint, wanted: &Endpoint) -> bool {
+        if existing.properties != wanted.properties {
+            return false;
+        }
+        if existing.targets == wanted.targets {
+            return true;
+        }
+        let labels = |record: &Endpoint| {
+            let value = record.targets.iter().next()?;
+            let mut labels = self.decode_marker(value).ok()??;
+            labels.remove(LABEL_ENCRYPTION_NONCE);
+            Some(labels)
+        };
+        match (labels(existing), labels(wanted)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
     }
 
     /// Parses a marker value; `None` when it is not an external-dns heritage string (an
@@ -401,7 +526,7 @@ impl Registry {
     /// external-dns does (Route53 routing policies need them on the marker too).
     pub fn marker_for(&self, record: &Endpoint) -> Endpoint {
         let name = DnsName::from_provider(&self.marker_name(&record.name, &record.record_type));
-        let mut marker = Endpoint::new(name, RecordType::Txt, [Self::marker_value(&record.labels)]);
+        let mut marker = Endpoint::new(name, RecordType::Txt, [self.encode_marker(&record.labels)]);
         marker.ttl = record.ttl;
         marker.set_identifier = record.set_identifier.clone();
         marker.properties = record.properties.clone();
@@ -442,13 +567,19 @@ impl Registry {
             .count();
         let mut markers = Vec::with_capacity(texts);
         let mut others = Vec::with_capacity(records.len() - texts);
+        let mut unreadable_markers = 0;
         for record in records {
             let labels = if record.record_type == RecordType::Txt {
-                record
-                    .targets
-                    .iter()
-                    .next()
-                    .and_then(|value| Self::parse_marker_value(value))
+                match record.targets.iter().next().map(|v| self.decode_marker(v)) {
+                    Some(Ok(labels)) => labels,
+                    Some(Err(())) => {
+                        if self.record_for_marker(record.name.as_str()).is_some() {
+                            unreadable_markers += 1;
+                        }
+                        None
+                    }
+                    None => None,
+                }
             } else {
                 None
             };
@@ -538,7 +669,11 @@ impl Registry {
         for (marker, present) in markers.iter_mut().zip(present) {
             marker.record_present = present;
         }
-        Inventory { records, markers }
+        Inventory {
+            records,
+            markers,
+            unreadable_markers,
+        }
     }
 
     /// The record name as markers spell it (leading `*` replaced when configured).
@@ -591,7 +726,7 @@ mod tests {
             owner_id: "default".into(),
             prefix: prefix.into(),
             suffix: suffix.into(),
-            wildcard_replacement: None,
+            ..RegistryConfig::default()
         })
         .unwrap()
     }
@@ -845,6 +980,97 @@ mod tests {
         assert_eq!(by_name("manual.example.com").ownership, Ownership::Unowned);
         // The SPF record is an ordinary TXT record.
         assert_eq!(by_name("example.com").ownership, Ownership::Unowned);
+    }
+
+    /// external-dns's fixture (`TestTXTRegistryApplyChangesEncrypt`): owner `owner`, sealed
+    /// by external-dns with this key.
+    const SEALED_BY_EXTERNAL_DNS: &str = "h8UQ6jelUFUsEIn7SbFktc2MYXPx/q8lySqI4VwfVtVaIbb2nkHWV/88KKbuLtu7fJNzMir8ELVeVnRSY01KdiIuj7ledqZe5ailEjQaU5Z6uEKd5pgs6sH8";
+
+    fn encrypting(owner: &str, key: &str) -> Registry {
+        Registry::new(RegistryConfig {
+            owner_id: owner.into(),
+            aes_key: Some(MarkerKey::parse("--txt-encrypt-aes-key", key).unwrap()),
+            encrypt: true,
+            ..RegistryConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn encrypted_and_plain_markers_are_read_side_by_side() {
+        let quoted = format!("\"{SEALED_BY_EXTERNAL_DNS}\"");
+        let records = vec![
+            Endpoint::new(
+                name("foobar.example.org"),
+                RecordType::Cname,
+                ["lb.example.com"],
+            ),
+            txt("cname-foobar.example.org", &quoted),
+            Endpoint::new(name("plain.example.org"), RecordType::A, ["192.0.2.1"]),
+            txt(
+                "a-plain.example.org",
+                "heritage=external-dns,external-dns/owner=owner",
+            ),
+            txt("example.org", "v=spf1 -all"),
+        ];
+        let registry = encrypting("owner", "12345678901234567890123456789012");
+        let inventory = registry.inventory(records.clone());
+        assert_eq!(inventory.unreadable_markers, 0);
+        assert!(
+            inventory
+                .records
+                .iter()
+                .filter(|r| r.endpoint.record_type != RecordType::Txt)
+                .all(|r| r.ownership.is_ours())
+        );
+        let foobar = &inventory.records[0];
+        assert_eq!(
+            foobar
+                .endpoint
+                .labels
+                .get(LABEL_ENCRYPTION_NONCE)
+                .map(String::as_str),
+            Some("h8UQ6jelUFUsEIn7")
+        );
+        // Rewritten for an update: the nonce is kept, and the existing marker counts as the
+        // same marker (same labels) although its bytes differ.
+        let rewritten = registry.marker_for(&foobar.endpoint);
+        let value = rewritten.targets.iter().next().unwrap();
+        assert!(value.starts_with("h8UQ6jelUFUsEIn7"), "{value}");
+        assert_ne!(value.as_str(), SEALED_BY_EXTERNAL_DNS);
+        assert!(registry.same_marker(&foobar.markers[0], &rewritten));
+        // A plain marker never carries the nonce label.
+        assert_eq!(
+            Registry::marker_value(&foobar.endpoint.labels),
+            "heritage=external-dns,external-dns/owner=owner"
+        );
+
+        // Another key: the encrypted marker is an ordinary TXT record, its record foreign,
+        // and it is counted; the plain marker still reads.
+        let wrong = encrypting("owner", &"k".repeat(32));
+        let inventory = wrong.inventory(records.clone());
+        assert_eq!(inventory.unreadable_markers, 1);
+        assert_eq!(wrong.unreadable_markers(&records), 1);
+        assert_eq!(inventory.records[0].ownership, Ownership::Unowned);
+        assert_eq!(inventory.markers.len(), 1);
+        assert!(wrong.orphan_markers(&inventory).is_empty());
+        assert!(
+            wrong
+                .unreadable_markers_message(1)
+                .contains("do not open with the configured --txt-encrypt-aes-key")
+        );
+    }
+
+    #[test]
+    fn encryption_needs_a_key_and_the_key_never_shows() {
+        let refused = Registry::new(RegistryConfig {
+            encrypt: true,
+            ..RegistryConfig::default()
+        });
+        assert_eq!(refused.unwrap_err(), RegistryError::EncryptWithoutKey);
+        let registry = encrypting("owner", "12345678901234567890123456789012");
+        let debug = format!("{registry:?}");
+        assert!(!debug.contains("1234567890"), "{debug}");
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub struct Reconciler {
     safety: SafetyLimits,
     stores: Vec<ZoneStore>,
     mode: ApplyMode,
+    /// Unreadable encrypted markers last reported per zone id, so each count is logged once.
+    unreadable_reported: std::collections::HashMap<String, usize>,
 }
 
 impl Reconciler {
@@ -56,6 +58,7 @@ impl Reconciler {
             safety,
             stores: Vec::new(),
             mode,
+            unreadable_reported: std::collections::HashMap::new(),
         }
     }
 
@@ -103,6 +106,13 @@ impl Reconciler {
         {
             self.provider.invalidate(&zone);
             let records = self.provider.records(&zone).await?;
+            let unreadable = self.registry.unreadable_markers(&records);
+            if self.unreadable_reported.get(&zone.id).copied().unwrap_or(0) != unreadable {
+                if unreadable > 0 {
+                    tracing::warn!(zone = %zone.name, unreadable, "{}", self.registry.unreadable_markers_message(unreadable));
+                }
+                self.unreadable_reported.insert(zone.id.clone(), unreadable);
+            }
             stores.push(ZoneStore::new(zone, records));
         }
         self.stores = stores;

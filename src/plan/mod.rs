@@ -725,7 +725,7 @@ impl<'a> Planner<'a> {
                         }
                         Some(found) => {
                             reused_markers.insert(found.record.key());
-                            if !same_marker(&found.record, &marker) {
+                            if !self.registry.same_marker(&found.record, &marker) {
                                 markers.push(Change::Update {
                                     old: found.record.clone(),
                                     new: marker,
@@ -747,7 +747,7 @@ impl<'a> Planner<'a> {
             };
             let marker = self.registry.marker_for(new);
             match record.markers.iter().find(|m| m.key() == marker.key()) {
-                Some(existing) if same_marker(existing, &marker) => {}
+                Some(existing) if self.registry.same_marker(existing, &marker) => {}
                 Some(existing) => markers.push(Change::Update {
                     old: existing.clone(),
                     new: marker,
@@ -1126,12 +1126,6 @@ impl RowContext<'_, '_> {
                 }
             })
     }
-}
-
-/// A marker needs rewriting when its value or its provider properties (Route53 routing
-/// policy, which markers copy) differ.
-fn same_marker(existing: &Endpoint, wanted: &Endpoint) -> bool {
-    existing.targets == wanted.targets && existing.properties == wanted.properties
 }
 
 /// True when [`differences`] would find something between `current` and the update built from

@@ -7,5 +7,6 @@ mod controller;
 mod deploy;
 mod faults;
 mod kube;
+mod markers;
 mod rfc2136;
 mod route53;
