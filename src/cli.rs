@@ -50,6 +50,9 @@ pub struct RunArgs {
     /// How long to gather watch events into one apply after the first one arrives.
     #[arg(long, default_value = "50ms", value_parser = parse_duration, env = "ZONESYNC_MIN_EVENT_SYNC_INTERVAL", help_heading = "Controller")]
     pub min_event_sync_interval: std::time::Duration,
+    /// One pass, then exit, with `sync`'s exit codes (for external-dns's `--once`; `zonesync sync` does the same).
+    #[arg(long, env = "ZONESYNC_ONCE", help_heading = "Controller")]
+    pub once: bool,
     /// Compute and log plans but never write to DNS.
     #[arg(long, env = "ZONESYNC_DRY_RUN", help_heading = "Controller")]
     pub dry_run: bool,
@@ -197,6 +200,9 @@ pub struct CommonArgs {
         help_heading = "Sources"
     )]
     pub manifests: Vec<PathBuf>,
+    /// Timeout of Kubernetes API requests (connect and send; for plan and sync also the answer); 0s means none.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, env = "ZONESYNC_REQUEST_TIMEOUT", help_heading = "Sources")]
+    pub request_timeout: std::time::Duration,
     /// Only read objects in this namespace (default: all namespaces).
     #[arg(long, env = "ZONESYNC_NAMESPACE", help_heading = "Sources")]
     pub namespace: Option<String>,
@@ -341,6 +347,10 @@ pub struct CommonArgs {
         help_heading = "Ownership"
     )]
     pub txt_encrypt_aes_key_file: Option<PathBuf>,
+
+    /// Accepted for external-dns compatibility and ignored: zonesync keeps every zone cached already.
+    #[arg(long, value_parser = parse_duration, env = "ZONESYNC_TXT_CACHE_INTERVAL", help_heading = "Ownership")]
+    pub txt_cache_interval: Option<std::time::Duration>,
 
     /// Validate the flags and environment, print the resulting configuration and exit (0 when valid).
     #[arg(long, env = "ZONESYNC_CHECK_CONFIG", help_heading = "Logging")]

@@ -87,9 +87,18 @@ pub enum KubeError {
 /// Builds a client from `kubeconfig`, else from the environment (in-cluster service account,
 /// `KUBECONFIG`, `~/.kube/config`).
 ///
+/// `request_timeout` (`--request-timeout`; `None` for no limit) bounds connecting and sending,
+/// and, unless the client `watches`, reading an answer too. A watch stays open for minutes
+/// without a byte when nothing changes, so a watching client keeps kube's own read timeout
+/// (longer than the server's watch timeout).
+///
 /// Fails when no configuration is found or it cannot be used.
-pub async fn client(kubeconfig: Option<&Path>) -> Result<Client, KubeError> {
-    let config = match kubeconfig {
+pub async fn client(
+    kubeconfig: Option<&Path>,
+    request_timeout: Option<std::time::Duration>,
+    watches: bool,
+) -> Result<Client, KubeError> {
+    let mut config = match kubeconfig {
         Some(path) => {
             let error = |message: String| KubeError::Kubeconfig {
                 path: path.display().to_string(),
@@ -104,6 +113,11 @@ pub async fn client(kubeconfig: Option<&Path>) -> Result<Client, KubeError> {
             .await
             .map_err(|e| KubeError::Infer(e.to_string()))?,
     };
+    config.connect_timeout = request_timeout;
+    config.write_timeout = request_timeout;
+    if !watches {
+        config.read_timeout = request_timeout;
+    }
     Client::try_from(config).map_err(KubeError::Client)
 }
 

@@ -29,6 +29,10 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
+            if let Some(message) = crate::external_dns_flags::explain_parse_error(&error) {
+                eprintln!("error: {message}");
+                return ExitCode::from(EXIT_ERROR);
+            }
             let _ = error.print();
             return ExitCode::from(if error.use_stderr() {
                 EXIT_ERROR
@@ -72,7 +76,14 @@ fn format_anyhow(error: &anyhow::Error) -> String {
 }
 
 fn init_logging(args: &CommonArgs) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
+    // external-dns's level names (logrus) that tracing spells differently; "warning" alone
+    // would otherwise read as a filter on a target called "warning" and silence every log.
+    let level = match args.log_level.trim() {
+        "warning" => "warn",
+        "panic" | "fatal" => "error",
+        other => other,
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -85,6 +96,16 @@ fn init_logging(args: &CommonArgs) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let common = match &cli.command {
+        Command::Plan(args) => &args.common,
+        Command::Sync(args) => &args.common,
+        Command::Run(args) => &args.common,
+    };
+    if common.txt_cache_interval.is_some() && !common.check_config {
+        tracing::info!(
+            "--txt-cache-interval is accepted for external-dns compatibility and ignored: zonesync keeps every zone cached and patches the cache after its own writes"
+        );
+    }
     match cli.command {
         Command::Plan(args) => one_shot(&args.common, args.output, ApplyMode::DryRun).await,
         Command::Sync(args) => one_shot(&args.common, args.output, ApplyMode::Apply).await,
@@ -93,6 +114,17 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             if args.common.check_config {
                 println!("configuration is valid:\n{config:#?}");
                 return Ok(EXIT_OK);
+            }
+            if config.once {
+                // One pass through the same path as `sync` (or `plan` with --dry-run), with
+                // sync's exit codes: changes a dry run would make are not an error.
+                let mode = if config.dry_run {
+                    ApplyMode::DryRun
+                } else {
+                    ApplyMode::Apply
+                };
+                let code = one_shot(&args.common, OutputFormat::Text, mode).await?;
+                return Ok(if code == EXIT_CHANGES { EXIT_OK } else { code });
             }
             crate::controller::run(config).await?;
             Ok(EXIT_OK)
@@ -165,7 +197,9 @@ pub async fn read_sources(config: &Config) -> anyhow::Result<SourceSnapshot> {
             Ok(manifest::snapshot(&objects, &config.source))
         }
         SourceMode::Cluster { kubeconfig } => {
-            let client = crate::cluster::client(kubeconfig.as_deref()).await?;
+            let client =
+                crate::cluster::client(kubeconfig.as_deref(), config.request_timeout, false)
+                    .await?;
             Ok(crate::cluster::list_snapshot(&client, &config.source).await?)
         }
     }

@@ -108,6 +108,8 @@ pub struct Config {
     pub safety: crate::safety::SafetyLimits,
     /// How long an object without targets keeps its records.
     pub target_grace: std::time::Duration,
+    /// Timeout of Kubernetes API requests (`None`: no limit).
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 impl Config {
@@ -279,6 +281,7 @@ impl Config {
                 force: args.force,
             },
             target_grace: args.target_grace_period,
+            request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
         })
     }
 }
@@ -323,6 +326,8 @@ pub struct RunConfig {
     pub debounce: std::time::Duration,
     /// Plans only, never writes.
     pub dry_run: bool,
+    /// One pass, then exit (`--once`).
+    pub once: bool,
     /// Publish Kubernetes Events.
     pub events: bool,
     /// Use streaming lists.
@@ -390,6 +395,7 @@ impl RunConfig {
             interval: args.interval,
             debounce: args.min_event_sync_interval,
             dry_run: args.dry_run,
+            once: args.once,
             events: args.events,
             watch_list: args.kube_watch_list,
             metrics_address,

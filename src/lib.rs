@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod controller;
 pub mod duration;
+pub mod external_dns_flags;
 pub mod filter;
 pub mod plan;
 pub mod registry;

@@ -50,7 +50,8 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         SourceMode::Cluster { kubeconfig } => kubeconfig.clone(),
         SourceMode::Manifests(_) => None,
     };
-    let client = crate::cluster::client(kubeconfig.as_deref()).await?;
+    let client =
+        crate::cluster::client(kubeconfig.as_deref(), config.common.request_timeout, true).await?;
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::new(config.readiness_max_sync_age));
     let provider = config

@@ -8,5 +8,6 @@ mod deploy;
 mod faults;
 mod kube;
 mod markers;
+mod migration;
 mod rfc2136;
 mod route53;

@@ -1,0 +1,242 @@
+//! Moving from external-dns: a typical external-dns argument list is accepted by
+//! `zonesync run --check-config` flag by flag, and the external-dns flags zonesync does not take
+//! fail with a message that names them and says what to use instead.
+
+use crate::common::{run, zonesync};
+
+/// 32 characters: an AES-256 key as external-dns takes it.
+const AES_KEY: &str = "k3y-0f-thirty-two-characters-!!!";
+
+/// The 34 external-dns flags a typical installation sets, as external-dns users write them.
+const COMMON_EXTERNAL_DNS_FLAGS: [&str; 34] = [
+    "--source=ingress",
+    "--provider=aws",
+    "--domain-filter=example.com",
+    "--exclude-domains=internal.example.com",
+    "--policy=upsert-only",
+    "--registry=txt",
+    "--txt-owner-id=my-cluster",
+    "--txt-prefix=extdns-",
+    "--txt-wildcard-replacement=wildcard",
+    "--interval=1m",
+    "--min-event-sync-interval=5s",
+    "--namespace=default",
+    "--label-filter=team=web",
+    "--annotation-filter=external-dns.kubernetes.io/enabled=true",
+    "--ingress-class=nginx",
+    "--managed-record-types=A",
+    "--log-level=debug",
+    "--log-format=json",
+    "--metrics-address=:7979",
+    "--dry-run",
+    "--events",
+    "--once",
+    "--txt-encrypt-enabled",
+    "--txt-encrypt-aes-key=k3y-0f-thirty-two-characters-!!!",
+    "--fqdn-template={{.Name}}.example.com",
+    "--combine-fqdn-annotation",
+    "--exclude-target-net=10.0.0.0/8",
+    "--target-net-filter=192.0.2.0/24",
+    "--ignore-hostname-annotation",
+    "--publish-internal-services",
+    "--service-type-filter=LoadBalancer",
+    "--request-timeout=30s",
+    "--txt-cache-interval=1h",
+    "--default-targets=192.0.2.1",
+];
+
+/// Flags of the list zonesync does not take yet: each must fail with the explained message.
+const PENDING: &[&str] = &[
+    "--fqdn-template",
+    "--combine-fqdn-annotation",
+    "--exclude-target-net",
+    "--target-net-filter",
+    "--ignore-hostname-annotation",
+    "--publish-internal-services",
+    "--service-type-filter",
+    "--default-targets",
+];
+
+fn name(flag: &str) -> &str {
+    flag.split_once('=').map_or(flag, |(name, _)| name)
+}
+
+fn check_config(flags: &[&str]) -> crate::common::Run {
+    run(zonesync().args(["run", "--check-config"]).args(flags))
+}
+
+#[test]
+fn common_external_dns_flags_pass_check_config() {
+    let mut accepted = Vec::new();
+    for flag in COMMON_EXTERNAL_DNS_FLAGS {
+        let mut args = vec![flag];
+        // Encryption needs its key, as in external-dns.
+        if flag == "--txt-encrypt-enabled" {
+            args.push("--txt-encrypt-aes-key=k3y-0f-thirty-two-characters-!!!");
+        }
+        // The two flags every invocation needs, unless the flag under test is one of them.
+        for required in ["--source=ingress", "--provider=aws"] {
+            if name(required) != name(flag) {
+                args.push(required);
+            }
+        }
+        let result = check_config(&args);
+        if PENDING.contains(&name(flag)) {
+            assert_eq!(result.code, 1, "{flag}: {}", result.both());
+            assert!(
+                result
+                    .stderr
+                    .contains(&format!("error: {} is an external-dns flag", name(flag))),
+                "{flag}: {}",
+                result.both()
+            );
+            continue;
+        }
+        assert_eq!(result.code, 0, "{flag}: {}", result.both());
+        assert!(result.stdout.contains("configuration is valid"), "{flag}");
+        assert!(!result.both().contains(AES_KEY), "{flag}: the key leaked");
+        accepted.push(flag);
+    }
+    assert_eq!(accepted.len(), 34 - PENDING.len());
+
+    // All the accepted ones together, as one argument list.
+    let result = check_config(&accepted);
+    assert_eq!(result.code, 0, "{}", result.both());
+    assert!(!result.both().contains(AES_KEY), "the key leaked");
+    assert!(result.stdout.contains("once: true"), "{}", result.stdout);
+    assert!(
+        result.stdout.contains("MarkerKey(<redacted>)"),
+        "{}",
+        result.stdout
+    );
+}
+
+#[test]
+fn external_dns_only_flags_name_the_flag_and_the_alternative() {
+    let result = check_config(&[
+        "--source=ingress",
+        "--provider=aws",
+        "--regex-domain-filter=.*example.com",
+    ]);
+    assert_eq!(result.code, 1, "{}", result.both());
+    assert_eq!(
+        result.stderr.trim(),
+        "error: --regex-domain-filter is an external-dns flag that zonesync does not take; use --domain-filter and --exclude-domains (label-boundary suffixes) instead"
+    );
+    let result = check_config(&[
+        "--source=ingress",
+        "--provider=aws",
+        "--no-cloudflare-proxied",
+    ]);
+    assert_eq!(result.code, 1);
+    assert!(
+        result.stderr.contains(
+            "--no-cloudflare-proxied is an external-dns flag with no zonesync equivalent"
+        ),
+        "{}",
+        result.both()
+    );
+    // Anything else keeps clap's own message.
+    let result = check_config(&["--source=ingress", "--provider=aws", "--bogus"]);
+    assert_eq!(result.code, 1);
+    assert!(
+        result.stderr.contains("unexpected argument '--bogus'"),
+        "{}",
+        result.both()
+    );
+}
+
+#[test]
+fn the_aes_key_never_shows_in_help_errors_or_config() {
+    let help = run(zonesync()
+        .args(["run", "--help"])
+        .env("ZONESYNC_TXT_ENCRYPT_AES_KEY", AES_KEY));
+    assert_eq!(help.code, 0);
+    assert!(!help.both().contains(AES_KEY), "{}", help.both());
+    let bad = check_config(&[
+        "--source=ingress",
+        "--provider=aws",
+        "--txt-encrypt-enabled",
+        "--txt-encrypt-aes-key=not-a-valid-key-of-any-kind",
+    ]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("--txt-encrypt-aes-key must be 32 bytes long"),
+        "{}",
+        bad.both()
+    );
+    assert!(!bad.both().contains("not-a-valid-key"), "{}", bad.both());
+    let keyless = check_config(&[
+        "--source=ingress",
+        "--provider=aws",
+        "--txt-encrypt-enabled",
+    ]);
+    assert_eq!(keyless.code, 1);
+    assert!(
+        keyless
+            .stderr
+            .contains("--txt-encrypt-enabled needs an AES-256 key"),
+        "{}",
+        keyless.both()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_runs_one_sync_pass_with_syncs_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::common::write(
+        dir.path(),
+        "example.com.zone",
+        "$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n",
+    );
+    // `run` reads a cluster; the fake API server stands in for one.
+    let api = zonesync_test_support::kube_api::FakeApiServer::start()
+        .await
+        .unwrap();
+    api.apply(serde_json::json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"rules": [{"host": "www.example.com"}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}
+    }))
+    .unwrap();
+    let kubeconfig = api.kubeconfig();
+    let once = |extra: &[&str]| {
+        tokio::task::block_in_place(|| {
+            run(zonesync()
+                .args(["run", "--once", "--source", "ingress", "--kubeconfig"])
+                .arg(&kubeconfig)
+                .args(["--provider", "zonefile", "--zonefile-dir"])
+                .arg(dir.path())
+                .args(extra))
+        })
+    };
+    let dry = once(&["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.both());
+    assert!(
+        dry.stdout.contains("+ www.example.com A 192.0.2.10"),
+        "{}",
+        dry.both()
+    );
+    assert!(
+        !std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("192.0.2.10")
+    );
+    let real = once(&["--txt-cache-interval=1h"]);
+    assert_eq!(real.code, 0, "{}", real.both());
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("192.0.2.10")
+    );
+    assert_eq!(
+        real.stderr
+            .matches("--txt-cache-interval is accepted")
+            .count(),
+        1,
+        "{}",
+        real.both()
+    );
+}
