@@ -220,6 +220,33 @@ pub struct CommonArgs {
         help_heading = "Sources"
     )]
     pub ingress_class: Vec<String>,
+    /// Only publish targets inside these networks (CIDR, IPv4 or IPv6; host-name targets are dropped then); repeatable.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "ZONESYNC_TARGET_NET_FILTER",
+        help_heading = "Sources"
+    )]
+    pub target_net_filter: Vec<String>,
+    /// Never publish targets inside these networks (CIDR, IPv4 or IPv6); repeatable.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "ZONESYNC_EXCLUDE_TARGET_NET",
+        help_heading = "Sources"
+    )]
+    pub exclude_target_net: Vec<String>,
+    /// Targets (addresses, or one host name) for objects that have none yet; repeatable.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "ZONESYNC_DEFAULT_TARGETS",
+        help_heading = "Sources"
+    )]
+    pub default_targets: Vec<String>,
+    /// Use --default-targets for every object, replacing its own targets (external-dns's legacy behaviour).
+    #[arg(long, env = "ZONESYNC_FORCE_DEFAULT_TARGETS", help_heading = "Sources")]
+    pub force_default_targets: bool,
     /// Read annotations under exactly this prefix (default: both external-dns.kubernetes.io/ and external-dns.alpha.kubernetes.io/).
     #[arg(long, env = "ZONESYNC_ANNOTATION_PREFIX", help_heading = "Sources")]
     pub annotation_prefix: Option<String>,

@@ -203,6 +203,13 @@ impl Config {
             annotation_selector,
             ingress_classes: args.ingress_class.clone(),
             kinds,
+            targets: crate::filter::TargetPolicy::new(
+                &args.target_net_filter,
+                &args.exclude_target_net,
+                &args.default_targets,
+                args.force_default_targets,
+            )
+            .map_err(|e| invalid(e.to_string()))?,
         };
 
         let provider = match args.provider {

@@ -103,10 +103,6 @@ pub const EXTERNAL_DNS_ONLY_FLAGS: &[Row] = &[
         Nothing("targets come from the object's status or the target annotation"),
     ),
     (
-        "force-default-targets",
-        Nothing("the legacy override of source targets is not offered"),
-    ),
-    (
         "nat64-networks",
         Nothing("zonesync does not synthesise A records from AAAA targets"),
     ),
@@ -145,18 +141,6 @@ pub const EXTERNAL_DNS_ONLY_FLAGS: &[Row] = &[
         Nothing(
             "host names come from the hostname annotation and the Ingress rules; templates are not supported yet",
         ),
-    ),
-    (
-        "target-net-filter",
-        Nothing("target filters are not supported yet"),
-    ),
-    (
-        "exclude-target-net",
-        Nothing("target filters are not supported yet"),
-    ),
-    (
-        "default-targets",
-        Use("the external-dns.kubernetes.io/target annotation on each object"),
     ),
     // Zones and records.
     (

@@ -265,6 +265,127 @@ impl DomainFilter {
     }
 }
 
+/// A bad value in `--target-net-filter`, `--exclude-target-net` or `--default-targets`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{flag} {value:?} {reason}")]
+pub struct TargetPolicyError {
+    /// The flag.
+    pub flag: &'static str,
+    /// The value given.
+    pub value: String,
+    /// Why it is refused.
+    pub reason: String,
+}
+
+/// What happens to an object's targets before they become records, as external-dns's source
+/// wrappers do it: `--default-targets` first (for objects without targets, or for every object
+/// with `--force-default-targets`), then `--target-net-filter` / `--exclude-target-net`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetPolicy {
+    /// `--target-net-filter`: when not empty, only addresses inside one of these are kept
+    /// (host names are dropped then, as in external-dns).
+    include: Vec<ipnet::IpNet>,
+    /// `--exclude-target-net`: addresses inside one of these are dropped.
+    exclude: Vec<ipnet::IpNet>,
+    /// `--default-targets`.
+    defaults: Vec<crate::source::Target>,
+    /// `--force-default-targets`.
+    force_defaults: bool,
+}
+
+impl TargetPolicy {
+    /// Builds the policy from the flag values.
+    ///
+    /// Fails on a value that is not a CIDR (`192.0.2.0/24`, `2001:db8::/32`), on a default
+    /// target that is neither an address nor a host name, on more than one host name among the
+    /// default targets (a CNAME has one target), and on `--force-default-targets` without
+    /// default targets.
+    pub fn new(
+        include: &[String],
+        exclude: &[String],
+        defaults: &[String],
+        force_defaults: bool,
+    ) -> Result<Self, TargetPolicyError> {
+        let nets = |flag: &'static str, values: &[String]| {
+            values
+                .iter()
+                .map(|value| {
+                    value.trim().parse::<ipnet::IpNet>().map_err(|_| TargetPolicyError {
+                        flag,
+                        value: value.clone(),
+                        reason: "is not a network in CIDR notation (e.g. 192.0.2.0/24 or 2001:db8::/32)".into(),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let mut targets: Vec<crate::source::Target> = Vec::new();
+        for value in defaults {
+            let target =
+                crate::source::Target::parse(value).map_err(|reason| TargetPolicyError {
+                    flag: "--default-targets",
+                    value: value.clone(),
+                    reason: format!("is {reason}"),
+                })?;
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        let hosts = targets
+            .iter()
+            .filter(|t| matches!(t, crate::source::Target::Host(_)))
+            .count();
+        if hosts > 1 {
+            return Err(TargetPolicyError {
+                flag: "--default-targets",
+                value: defaults.join(","),
+                reason: "names more than one host name; a CNAME record has exactly one target"
+                    .into(),
+            });
+        }
+        if force_defaults && targets.is_empty() {
+            return Err(TargetPolicyError {
+                flag: "--force-default-targets",
+                value: "true".into(),
+                reason: "needs --default-targets".into(),
+            });
+        }
+        Ok(Self {
+            include: nets("--target-net-filter", include)?,
+            exclude: nets("--exclude-target-net", exclude)?,
+            defaults: targets,
+            force_defaults,
+        })
+    }
+
+    /// True when `target` passes the network filters (external-dns `TargetNetFilter.Match`).
+    pub fn admits(&self, target: &crate::source::Target) -> bool {
+        let address = match target {
+            crate::source::Target::Address(address) => Some(*address),
+            crate::source::Target::Host(_) => None,
+        };
+        let inside = |nets: &[ipnet::IpNet]| {
+            address.is_some_and(|address| nets.iter().any(|net| net.contains(&address)))
+        };
+        (self.include.is_empty() || inside(&self.include)) && !inside(&self.exclude)
+    }
+
+    /// An object's targets after the policy. `None` when the object had targets and the
+    /// network filters removed every one of them: it then asks for nothing, as if a filter had
+    /// not selected it.
+    pub fn apply(&self, targets: Vec<crate::source::Target>) -> Option<Vec<crate::source::Target>> {
+        let targets = if !self.defaults.is_empty() && (self.force_defaults || targets.is_empty()) {
+            self.defaults.clone()
+        } else {
+            targets
+        };
+        if targets.is_empty() || (self.include.is_empty() && self.exclude.is_empty()) {
+            return Some(targets);
+        }
+        let kept: Vec<_> = targets.into_iter().filter(|t| self.admits(t)).collect();
+        (!kept.is_empty()).then_some(kept)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +433,107 @@ mod tests {
         for bad in ["a=b,,c", "env in (a", "env between (a)", "a=b c", "=x"] {
             assert!(LabelSelector::parse(bad).is_err(), "{bad} should fail");
         }
+    }
+
+    fn targets(values: &[&str]) -> Vec<crate::source::Target> {
+        values
+            .iter()
+            .map(|v| crate::source::Target::parse(v).unwrap())
+            .collect()
+    }
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn target_net_filters_follow_external_dns() {
+        let policy = TargetPolicy::new(
+            &strings(&["192.0.2.0/24", "2001:db8::/32"]),
+            &strings(&["192.0.2.128/25"]),
+            &[],
+            false,
+        )
+        .unwrap();
+        let all = targets(&[
+            "192.0.2.10",
+            "192.0.2.200",
+            "198.51.100.1",
+            "2001:db8::1",
+            "2001:db9::1",
+        ]);
+        assert_eq!(
+            policy.apply(all),
+            Some(targets(&["192.0.2.10", "2001:db8::1"]))
+        );
+        // With an include list, host names never match (they have no address).
+        assert_eq!(policy.apply(targets(&["lb.example.net"])), None);
+        assert_eq!(policy.apply(targets(&["198.51.100.1"])), None);
+        // Exclusions alone keep host names and everything outside them.
+        let exclude_only =
+            TargetPolicy::new(&[], &strings(&["10.0.0.0/8", "fd00::/8"]), &[], false).unwrap();
+        assert_eq!(
+            exclude_only.apply(targets(&[
+                "10.1.2.3",
+                "fd12::1",
+                "lb.example.net",
+                "192.0.2.1"
+            ])),
+            Some(targets(&["lb.example.net", "192.0.2.1"]))
+        );
+        // No targets stays no targets (the load balancer has no address yet).
+        assert_eq!(policy.apply(Vec::new()), Some(Vec::new()));
+        // Host bits in a CIDR are ignored, as Go's ParseCIDR does.
+        let loose = TargetPolicy::new(&strings(&["192.0.2.77/24"]), &[], &[], false).unwrap();
+        assert!(loose.admits(&targets(&["192.0.2.1"])[0]));
+    }
+
+    #[test]
+    fn default_targets_fill_empty_objects_or_replace_with_force() {
+        let policy =
+            TargetPolicy::new(&[], &[], &strings(&["192.0.2.1", "2001:db8::1"]), false).unwrap();
+        assert_eq!(
+            policy.apply(Vec::new()),
+            Some(targets(&["192.0.2.1", "2001:db8::1"]))
+        );
+        assert_eq!(
+            policy.apply(targets(&["198.51.100.7"])),
+            Some(targets(&["198.51.100.7"]))
+        );
+        let forced = TargetPolicy::new(&[], &[], &strings(&["lb.example.net"]), true).unwrap();
+        assert_eq!(
+            forced.apply(targets(&["198.51.100.7"])),
+            Some(targets(&["lb.example.net"]))
+        );
+        // Defaults pass through the network filters too.
+        let filtered = TargetPolicy::new(
+            &strings(&["10.0.0.0/8"]),
+            &[],
+            &strings(&["192.0.2.1", "10.0.0.1"]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(filtered.apply(Vec::new()), Some(targets(&["10.0.0.1"])));
+    }
+
+    #[test]
+    fn target_policy_refuses_bad_values_naming_the_flag() {
+        let error = TargetPolicy::new(&strings(&["10.0.0.1"]), &[], &[], false).unwrap_err();
+        assert_eq!(error.flag, "--target-net-filter");
+        assert!(
+            error
+                .to_string()
+                .contains("\"10.0.0.1\" is not a network in CIDR notation")
+        );
+        let error = TargetPolicy::new(&[], &strings(&["nope"]), &[], false).unwrap_err();
+        assert_eq!(error.flag, "--exclude-target-net");
+        let error = TargetPolicy::new(&[], &[], &strings(&["300.1.1.1"]), false).unwrap_err();
+        assert_eq!(error.flag, "--default-targets");
+        let error =
+            TargetPolicy::new(&[], &[], &strings(&["a.example", "b.example"]), false).unwrap_err();
+        assert!(error.reason.contains("more than one host name"));
+        let error = TargetPolicy::new(&[], &[], &[], true).unwrap_err();
+        assert_eq!(error.flag, "--force-default-targets");
     }
 
     #[test]

@@ -125,6 +125,7 @@ pub fn convert(ingress: &Ingress, config: &SourceConfig) -> ObjectOutcome {
     single_cname_target(&resource, &targets_field, &mut targets, &mut skipped);
 
     ObjectOutcome::claiming(
+        config,
         resource,
         meta.creation_timestamp.as_ref(),
         names,

@@ -255,6 +255,8 @@ pub struct SourceConfig {
     pub ingress_classes: Vec<String>,
     /// Kinds read (`--source ingress`, `--source service`).
     pub kinds: BTreeSet<ResourceKind>,
+    /// `--default-targets`, `--target-net-filter`, `--exclude-target-net`.
+    pub targets: crate::filter::TargetPolicy,
 }
 
 /// What one object contributed.
@@ -271,9 +273,11 @@ pub struct ObjectOutcome {
 }
 
 impl ObjectOutcome {
-    /// A selected object's outcome: its claim on `names` → `targets`, with the shared
-    /// annotation settings and what was skipped.
+    /// A selected object's outcome: its claim on `names` → `targets` (after the configured
+    /// target policy), with the shared annotation settings and what was skipped. An object
+    /// whose every target the network filters remove asks for nothing, as if not selected.
     fn claiming(
+        config: &SourceConfig,
         resource: ResourceRef,
         created: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
         names: Vec<DnsName>,
@@ -281,6 +285,15 @@ impl ObjectOutcome {
         common: annotations::CommonSettings,
         skipped: Vec<SkippedInput>,
     ) -> Self {
+        let Some(targets) = config.targets.apply(targets) else {
+            tracing::debug!(resource = %resource, "every target is outside --target-net-filter or inside --exclude-target-net");
+            return Self {
+                resource,
+                selected: false,
+                claim: None,
+                skipped,
+            };
+        };
         Self {
             claim: Some(Claim {
                 created: created.map(|t| t.0.as_second()),

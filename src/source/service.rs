@@ -106,6 +106,7 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
     single_cname_target(&resource, &field, &mut targets, &mut skipped);
 
     ObjectOutcome::claiming(
+        config,
         resource,
         meta.creation_timestamp.as_ref(),
         names,

@@ -49,12 +49,9 @@ const COMMON_EXTERNAL_DNS_FLAGS: [&str; 34] = [
 const PENDING: &[&str] = &[
     "--fqdn-template",
     "--combine-fqdn-annotation",
-    "--exclude-target-net",
-    "--target-net-filter",
     "--ignore-hostname-annotation",
     "--publish-internal-services",
     "--service-type-filter",
-    "--default-targets",
 ];
 
 fn name(flag: &str) -> &str {
@@ -238,5 +235,84 @@ async fn once_runs_one_sync_pass_with_syncs_exit_codes() {
         1,
         "{}",
         real.both()
+    );
+}
+
+#[test]
+fn target_filters_and_default_targets_shape_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let (manifests, zones) = (dir.path().join("manifests"), dir.path().join("zones"));
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::create_dir_all(&zones).unwrap();
+    let ingress = crate::common::ingress_manifest;
+    crate::common::write(
+        &manifests,
+        "mixed.yaml",
+        &ingress(
+            "shop",
+            "mixed",
+            &["mixed.example.com"],
+            &["192.0.2.10", "10.0.0.5", "2001:db8::1", "fd00::1"],
+        ),
+    );
+    crate::common::write(
+        &manifests,
+        "private.yaml",
+        &ingress("shop", "private", &["private.example.com"], &["10.0.0.7"]),
+    );
+    crate::common::write(
+        &manifests,
+        "pending.yaml",
+        &ingress("shop", "pending", &["pending.example.com"], &[]),
+    );
+    crate::common::write(
+        &zones,
+        "example.com.zone",
+        "$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n\
+         private 300 IN A 10.0.0.7\n\
+         a-private 300 IN TXT \"heritage=external-dns,external-dns/owner=default,external-dns/resource=ingress/shop/private\"\n",
+    );
+    let plan = run(zonesync()
+        .args(["plan", "--source", "manifest", "--manifest"])
+        .arg(&manifests)
+        .args(["--provider", "zonefile", "--zonefile-dir"])
+        .arg(&zones)
+        .args([
+            "--target-net-filter=192.0.2.0/24",
+            "--target-net-filter=2001:db8::/32",
+            "--exclude-target-net=192.0.2.128/25",
+            "--default-targets=192.0.2.99",
+            "--default-targets=192.0.2.200",
+        ]));
+    assert_eq!(plan.code, 2, "{}", plan.both());
+    let out = &plan.stdout;
+    // Only the addresses inside the filter and outside the exclusion are published.
+    assert!(out.contains("+ mixed.example.com A 192.0.2.10 "), "{out}");
+    assert!(
+        out.contains("+ mixed.example.com AAAA 2001:db8::1 "),
+        "{out}"
+    );
+    assert!(
+        !out.contains("10.0.0.5") && !out.contains("fd00::1"),
+        "{out}"
+    );
+    // An object with no targets gets the default ones, filtered the same way.
+    assert!(out.contains("+ pending.example.com A 192.0.2.99 "), "{out}");
+    assert!(!out.contains("192.0.2.200"), "{out}");
+    // An object whose every target is filtered out asks for nothing: its record goes.
+    assert!(out.contains("- private.example.com A 10.0.0.7"), "{out}");
+
+    let bad = run(zonesync()
+        .args(["plan", "--source", "manifest", "--manifest"])
+        .arg(&manifests)
+        .args(["--provider", "zonefile", "--zonefile-dir"])
+        .arg(&zones)
+        .arg("--exclude-target-net=10.0.0.1"));
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("--exclude-target-net \"10.0.0.1\" is not a network in CIDR notation"),
+        "{}",
+        bad.both()
     );
 }
