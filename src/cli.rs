@@ -220,6 +220,23 @@ pub struct CommonArgs {
         help_heading = "Sources"
     )]
     pub ingress_class: Vec<String>,
+    /// Go text/template making host names for objects that name none (e.g. `{{.Name}}.{{.Namespace}}.example.com`); its output is split at commas.
+    #[arg(long, env = "ZONESYNC_FQDN_TEMPLATE", help_heading = "Sources")]
+    pub fqdn_template: Option<String>,
+    /// Add the --fqdn-template names to the names objects give themselves, instead of only filling in for objects with none.
+    #[arg(
+        long,
+        env = "ZONESYNC_COMBINE_FQDN_ANNOTATION",
+        help_heading = "Sources"
+    )]
+    pub combine_fqdn_annotation: bool,
+    /// Do not read the hostname annotation (needs --fqdn-template).
+    #[arg(
+        long,
+        env = "ZONESYNC_IGNORE_HOSTNAME_ANNOTATION",
+        help_heading = "Sources"
+    )]
+    pub ignore_hostname_annotation: bool,
     /// Only publish targets inside these networks (CIDR, IPv4 or IPv6; host-name targets are dropped then); repeatable.
     #[arg(
         long,

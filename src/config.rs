@@ -210,7 +210,21 @@ impl Config {
                 args.force_default_targets,
             )
             .map_err(|e| invalid(e.to_string()))?,
+            fqdn_template: args
+                .fqdn_template
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .map(crate::source::fqdn::FqdnTemplate::parse)
+                .transpose()
+                .map_err(invalid)?,
+            combine_fqdn_annotation: args.combine_fqdn_annotation,
+            ignore_hostname_annotation: args.ignore_hostname_annotation,
         };
+        if source.ignore_hostname_annotation && source.fqdn_template.is_none() {
+            return Err(invalid(
+                "--ignore-hostname-annotation needs --fqdn-template (objects would have no host names)".into(),
+            ));
+        }
 
         let provider = match args.provider {
             ProviderName::Zonefile => ProviderConfig::ZoneFile {

@@ -124,24 +124,6 @@ pub const EXTERNAL_DNS_ONLY_FLAGS: &[Row] = &[
     ("connector-source-server", NO_SOURCE),
     ("openshift-router-name", NO_SOURCE),
     ("traefik-*", NO_SOURCE),
-    (
-        "fqdn-template",
-        Nothing(
-            "host names come from the hostname annotation and the Ingress rules; templates are not supported yet",
-        ),
-    ),
-    (
-        "combine-fqdn-annotation",
-        Nothing(
-            "host names come from the hostname annotation and the Ingress rules; templates are not supported yet",
-        ),
-    ),
-    (
-        "ignore-hostname-annotation",
-        Nothing(
-            "host names come from the hostname annotation and the Ingress rules; templates are not supported yet",
-        ),
-    ),
     // Zones and records.
     (
         "regex-domain-filter",

@@ -86,7 +86,10 @@ pub fn convert(ingress: &Ingress, config: &SourceConfig) -> ObjectOutcome {
             }
         }
     }
-    if use_annotation && let Some((key, value)) = prefixes.get(annotations, "hostname") {
+    if use_annotation
+        && !config.ignore_hostname_annotation
+        && let Some((key, value)) = prefixes.get(annotations, "hostname")
+    {
         parse_hostnames(
             &resource,
             &annotation_field(&key),
@@ -95,6 +98,14 @@ pub fn convert(ingress: &Ingress, config: &SourceConfig) -> ObjectOutcome {
             &mut skipped,
         );
     }
+
+    super::fqdn::push_template_names(
+        config,
+        &resource,
+        || super::fqdn::ingress_context(ingress),
+        &mut names,
+        &mut skipped,
+    );
 
     if let Some(outcome) = too_many_names(&resource, &names) {
         return outcome;

@@ -6,6 +6,7 @@
 //! object, the field and the value; every other claim is unaffected.
 
 pub mod annotations;
+pub mod fqdn;
 pub mod ingress;
 pub mod manifest;
 pub mod service;
@@ -257,6 +258,12 @@ pub struct SourceConfig {
     pub kinds: BTreeSet<ResourceKind>,
     /// `--default-targets`, `--target-net-filter`, `--exclude-target-net`.
     pub targets: crate::filter::TargetPolicy,
+    /// `--fqdn-template`: host names for objects that name none themselves.
+    pub fqdn_template: Option<fqdn::FqdnTemplate>,
+    /// `--combine-fqdn-annotation`: template names are added to the object's own.
+    pub combine_fqdn_annotation: bool,
+    /// `--ignore-hostname-annotation`: the `hostname` annotation is not read.
+    pub ignore_hostname_annotation: bool,
 }
 
 /// What one object contributed.

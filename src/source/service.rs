@@ -48,7 +48,9 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
     };
     let mut skipped = Vec::new();
     let mut names = Vec::new();
-    if let Some((key, value)) = prefixes.get(annotations, "hostname") {
+    if !config.ignore_hostname_annotation
+        && let Some((key, value)) = prefixes.get(annotations, "hostname")
+    {
         parse_hostnames(
             &resource,
             &annotation_field(&key),
@@ -57,6 +59,14 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
             &mut skipped,
         );
     }
+
+    super::fqdn::push_template_names(
+        config,
+        &resource,
+        || super::fqdn::service_context(service),
+        &mut names,
+        &mut skipped,
+    );
 
     if let Some(outcome) = too_many_names(&resource, &names) {
         return outcome;

@@ -35,9 +35,9 @@ const COMMON_EXTERNAL_DNS_FLAGS: [&str; 34] = [
     "--txt-encrypt-aes-key=k3y-0f-thirty-two-characters-!!!",
     "--fqdn-template={{.Name}}.example.com",
     "--combine-fqdn-annotation",
+    "--ignore-hostname-annotation",
     "--exclude-target-net=10.0.0.0/8",
     "--target-net-filter=192.0.2.0/24",
-    "--ignore-hostname-annotation",
     "--publish-internal-services",
     "--service-type-filter=LoadBalancer",
     "--request-timeout=30s",
@@ -47,9 +47,6 @@ const COMMON_EXTERNAL_DNS_FLAGS: [&str; 34] = [
 
 /// Flags of the list zonesync does not take yet: each must fail with the explained message.
 const PENDING: &[&str] = &[
-    "--fqdn-template",
-    "--combine-fqdn-annotation",
-    "--ignore-hostname-annotation",
     "--publish-internal-services",
     "--service-type-filter",
 ];
@@ -70,6 +67,10 @@ fn common_external_dns_flags_pass_check_config() {
         // Encryption needs its key, as in external-dns.
         if flag == "--txt-encrypt-enabled" {
             args.push("--txt-encrypt-aes-key=k3y-0f-thirty-two-characters-!!!");
+        }
+        // And ignoring the hostname annotation needs a template.
+        if flag == "--ignore-hostname-annotation" {
+            args.push("--fqdn-template={{.Name}}.example.com");
         }
         // The two flags every invocation needs, unless the flag under test is one of them.
         for required in ["--source=ingress", "--provider=aws"] {
@@ -314,5 +315,108 @@ fn target_filters_and_default_targets_shape_the_records() {
             .contains("--exclude-target-net \"10.0.0.1\" is not a network in CIDR notation"),
         "{}",
         bad.both()
+    );
+}
+
+#[test]
+fn fqdn_templates_name_objects_as_external_dns_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (manifests, zones) = (dir.path().join("manifests"), dir.path().join("zones"));
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::create_dir_all(&zones).unwrap();
+    let write = crate::common::write;
+    write(
+        &manifests,
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  namespace: shop\n  labels: {sub: \"bad_name!\"}\nspec:\n  type: LoadBalancer\nstatus:\n  loadBalancer:\n    ingress:\n      - ip: \"192.0.2.30\"\n",
+    );
+    write(
+        &manifests,
+        "web.yaml",
+        &crate::common::ingress_manifest("shop", "web", &["www.example.com"], &["192.0.2.10"]),
+    );
+    write(
+        &zones,
+        "example.com.zone",
+        "$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n",
+    );
+    let plan = |extra: &[&str]| {
+        run(zonesync()
+            .args(["plan", "--source", "manifest", "--manifest"])
+            .arg(&manifests)
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(&zones)
+            .args(extra))
+    };
+
+    // Objects without names get the template's; the Ingress keeps its own.
+    let out = plan(&["--fqdn-template={{.Name}}.{{.Namespace}}.example.com"]);
+    assert_eq!(out.code, 2, "{}", out.both());
+    assert!(
+        out.stdout.contains("+ api.shop.example.com A 192.0.2.30 "),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("+ www.example.com A 192.0.2.10 "),
+        "{}",
+        out.both()
+    );
+    assert!(
+        !out.stdout.contains("web.shop.example.com"),
+        "{}",
+        out.both()
+    );
+
+    // Combined: the Ingress gets both.
+    let out = plan(&[
+        "--fqdn-template={{.Name}}.{{.Namespace}}.example.com",
+        "--combine-fqdn-annotation",
+    ]);
+    assert!(
+        out.stdout.contains("+ web.shop.example.com A 192.0.2.10 "),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains("+ www.example.com A 192.0.2.10 "),
+        "{}",
+        out.both()
+    );
+
+    // Several names, and a name that is not valid is skipped with the object named.
+    let out = plan(&[
+        r#"--fqdn-template={{.Kind | toLower}}-{{.Name}}.example.com,{{index .Labels "sub"}}.example.com"#,
+    ]);
+    assert!(
+        out.stdout
+            .contains("+ service-api.example.com A 192.0.2.30 "),
+        "{}",
+        out.both()
+    );
+    assert!(
+        out.stdout.contains(
+            "service/shop/api: skipped host name: --fqdn-template = \"bad_name!.example.com\""
+        ),
+        "{}",
+        out.both()
+    );
+
+    // A template that does not parse stops the start, naming it.
+    let out = plan(&["--fqdn-template={{.Name"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("--fqdn-template \"{{.Name\" does not parse"),
+        "{}",
+        out.both()
+    );
+    let out = plan(&["--ignore-hostname-annotation"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("--ignore-hostname-annotation needs --fqdn-template"),
+        "{}",
+        out.both()
     );
 }
