@@ -146,7 +146,7 @@ pub struct SyncArgs {
 pub enum SourceName {
     /// Ingresses (networking.k8s.io/v1).
     Ingress,
-    /// Services of type LoadBalancer.
+    /// Services (LoadBalancer and ExternalName; ClusterIP with --publish-internal-services).
     Service,
     /// Ingresses and Services read from files given with --manifest.
     Manifest,
@@ -220,6 +220,21 @@ pub struct CommonArgs {
         help_heading = "Sources"
     )]
     pub ingress_class: Vec<String>,
+    /// Only read Services of these types (ClusterIP, NodePort, LoadBalancer, ExternalName); repeatable. Default: all.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "ZONESYNC_SERVICE_TYPE_FILTER",
+        help_heading = "Sources"
+    )]
+    pub service_type_filter: Vec<String>,
+    /// Publish ClusterIP Services (their cluster IP).
+    #[arg(
+        long,
+        env = "ZONESYNC_PUBLISH_INTERNAL_SERVICES",
+        help_heading = "Sources"
+    )]
+    pub publish_internal_services: bool,
     /// Go text/template making host names for objects that name none (e.g. `{{.Name}}.{{.Namespace}}.example.com`); its output is split at commas.
     #[arg(long, env = "ZONESYNC_FQDN_TEMPLATE", help_heading = "Sources")]
     pub fqdn_template: Option<String>,

@@ -219,6 +219,8 @@ impl Config {
                 .map_err(invalid)?,
             combine_fqdn_annotation: args.combine_fqdn_annotation,
             ignore_hostname_annotation: args.ignore_hostname_annotation,
+            service_types: service_types(&args.service_type_filter)?,
+            publish_internal_services: args.publish_internal_services,
         };
         if source.ignore_hostname_annotation && source.fqdn_template.is_none() {
             return Err(invalid(
@@ -305,6 +307,25 @@ impl Config {
             request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
         })
     }
+}
+
+/// `--service-type-filter` values, checked against the Service types Kubernetes has.
+fn service_types(values: &[String]) -> Result<Vec<String>, ConfigError> {
+    const TYPES: [&str; 4] = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
+    values
+        .iter()
+        .map(|value| {
+            TYPES
+                .iter()
+                .find(|t| t.eq_ignore_ascii_case(value.trim()))
+                .map(|t| t.to_string())
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "--service-type-filter {value:?} is not a Service type (ClusterIP, NodePort, LoadBalancer or ExternalName)"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// The AES key of encrypted markers, from `--txt-encrypt-aes-key` or its file form.

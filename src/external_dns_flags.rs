@@ -25,10 +25,10 @@ use Instead::{Nothing, Use};
 const NO_PROVIDER: Instead =
     Nothing("zonesync has no such provider (it has zonefile, rfc2136 and aws)");
 const NO_SOURCE: Instead = Nothing(
-    "zonesync has no such source (it reads Ingresses and LoadBalancer Services, from a cluster or manifest files)",
+    "zonesync has no such source (it reads Ingresses and Services, from a cluster or manifest files)",
 );
 const NO_PODS_OR_NODES: Instead = Nothing(
-    "zonesync publishes LoadBalancer Services and Ingresses; it does not read Pods, Nodes or EndpointSlices",
+    "zonesync does not read Pods, Nodes or EndpointSlices (it publishes Ingresses and LoadBalancer, ExternalName and ClusterIP Services)",
 );
 
 /// Every external-dns flag zonesync does not take. A test checks that none of them is a
@@ -66,16 +66,6 @@ pub const EXTERNAL_DNS_ONLY_FLAGS: &[Row] = &[
     ("expose-internal-ipv6", NO_PODS_OR_NODES),
     ("ignore-non-host-network-pods", NO_PODS_OR_NODES),
     ("pod-source-domain", NO_PODS_OR_NODES),
-    (
-        "publish-internal-services",
-        Nothing(
-            "zonesync publishes LoadBalancer Services only; ClusterIP Services are not published",
-        ),
-    ),
-    (
-        "service-type-filter",
-        Nothing("zonesync publishes LoadBalancer Services only"),
-    ),
     (
         "compatibility",
         Nothing(

@@ -441,16 +441,91 @@ fn load_balancer_service_targets_in_order_of_preference() {
     assert_eq!(targets(&annotated), ["lb.example.org"]);
 }
 
-#[test]
-fn other_service_types_produce_nothing() {
-    for service_type in ["ClusterIP", "NodePort", "ExternalName"] {
-        let outcome = service("api", service_type)
-            .annotation(HOSTNAME, "api.example.com")
-            .external_ip("198.51.100.1")
-            .convert(&config());
-        assert!(!outcome.selected, "{service_type}");
-        assert!(outcome.claim.is_none());
+impl ServiceBuilder {
+    fn spec(mut self, change: impl FnOnce(&mut ServiceSpec)) -> Self {
+        change(self.0.spec.as_mut().unwrap());
+        self
     }
+}
+
+#[test]
+fn external_name_services_point_at_their_external_name() {
+    let cname = service("ext", "ExternalName")
+        .annotation(HOSTNAME, "ext.example.com")
+        .spec(|s| s.external_name = Some("db.partner.example.net".into()))
+        .convert(&config());
+    assert_eq!(targets(&cname), ["db.partner.example.net"]);
+    let address = service("ext", "ExternalName")
+        .annotation(HOSTNAME, "ext.example.com")
+        .spec(|s| s.external_name = Some("192.0.2.50".into()))
+        .convert(&config());
+    assert_eq!(targets(&address), ["192.0.2.50"]);
+    let external_ips = service("ext", "ExternalName")
+        .annotation(HOSTNAME, "ext.example.com")
+        .spec(|s| s.external_name = Some("db.partner.example.net".into()))
+        .external_ip("198.51.100.1")
+        .convert(&config());
+    assert_eq!(targets(&external_ips), ["198.51.100.1"]);
+}
+
+#[test]
+fn cluster_ip_services_need_publish_internal_services() {
+    let build = || {
+        service("internal", "ClusterIP")
+            .annotation(HOSTNAME, "internal.example.com")
+            .spec(|s| s.cluster_ip = Some("10.96.0.10".into()))
+    };
+    let off = build().convert(&config());
+    assert!(!off.selected);
+    let on = build().convert(&SourceConfig {
+        publish_internal_services: true,
+        ..config()
+    });
+    assert_eq!(targets(&on), ["10.96.0.10"]);
+    // The target annotation publishes any type, as in external-dns.
+    let annotated = build()
+        .annotation("external-dns.kubernetes.io/target", "lb.example.net")
+        .convert(&config());
+    assert_eq!(targets(&annotated), ["lb.example.net"]);
+}
+
+#[test]
+fn node_port_and_headless_services_are_skipped_whole_and_reported() {
+    let node_port = service("np", "NodePort")
+        .annotation(HOSTNAME, "np.example.com")
+        .convert(&config());
+    assert!(node_port.is_skipped_whole());
+    assert_eq!(node_port.skipped[0].field, "spec.type");
+    let headless = service("hl", "ClusterIP")
+        .annotation(HOSTNAME, "hl.example.com")
+        .spec(|s| s.cluster_ip = Some("None".into()))
+        .convert(&SourceConfig {
+            publish_internal_services: true,
+            ..config()
+        });
+    assert!(headless.is_skipped_whole());
+    assert!(headless.skipped[0].reason.contains("records are kept"));
+    // Without names there is nothing to report.
+    let quiet = service("np", "NodePort").convert(&config());
+    assert!(!quiet.selected && quiet.skipped.is_empty());
+}
+
+#[test]
+fn service_type_filter_narrows_the_types_read() {
+    let only_lb = SourceConfig {
+        service_types: vec!["LoadBalancer".into()],
+        ..config()
+    };
+    let ext = service("ext", "ExternalName")
+        .annotation(HOSTNAME, "ext.example.com")
+        .spec(|s| s.external_name = Some("db.partner.example.net".into()))
+        .convert(&only_lb);
+    assert!(!ext.selected);
+    let lb = service("api", "LoadBalancer")
+        .annotation(HOSTNAME, "api.example.com")
+        .lb(Some("192.0.2.1"), None)
+        .convert(&only_lb);
+    assert_eq!(targets(&lb), ["192.0.2.1"]);
 }
 
 #[test]

@@ -264,6 +264,10 @@ pub struct SourceConfig {
     pub combine_fqdn_annotation: bool,
     /// `--ignore-hostname-annotation`: the `hostname` annotation is not read.
     pub ignore_hostname_annotation: bool,
+    /// `--service-type-filter`: Service types read; all when empty.
+    pub service_types: Vec<String>,
+    /// `--publish-internal-services`: ClusterIP Services are published with their cluster IP.
+    pub publish_internal_services: bool,
 }
 
 /// What one object contributed.

@@ -1,5 +1,14 @@
-//! Service → claim: LoadBalancer Services only; names from the `hostname` annotation, targets
-//! from the `target` annotation, else `spec.externalIPs`, else the load balancer status.
+//! Service → claim, as external-dns's Service source: names from the `hostname` annotation (or
+//! `--fqdn-template`); targets from the `target` annotation, else by type:
+//!
+//! - `LoadBalancer`: `spec.externalIPs`, else the load balancer status;
+//! - `ExternalName`: `spec.externalIPs`, else `spec.externalName` (a CNAME, or A/AAAA when it
+//!   is an address);
+//! - `ClusterIP` with `--publish-internal-services`: `spec.clusterIP`.
+//!
+//! Headless and `NodePort` Services need Pods, EndpointSlices or Nodes, which zonesync does not
+//! read: one that asks for names is skipped as a whole (its records are kept) and reported.
+//! `--service-type-filter` narrows the types read.
 
 use k8s_openapi::api::core::v1::Service;
 
@@ -10,7 +19,7 @@ use super::annotations::{
 use super::{ObjectOutcome, ResourceKind, ResourceRef, SourceConfig, Target};
 use super::{SkipScope, SkippedInput};
 
-/// Converts one Service into what it asks for. Types other than `LoadBalancer` ask for nothing.
+/// Converts one Service into what it asks for.
 pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
     let meta = &service.metadata;
     let resource = ResourceRef {
@@ -22,9 +31,12 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
     let annotations = meta.annotations.as_ref().unwrap_or(&empty);
     let labels = meta.labels.as_ref().unwrap_or(&empty);
     let spec = service.spec.as_ref();
-    let is_load_balancer = spec.and_then(|s| s.type_.as_deref()) == Some("LoadBalancer");
+    // Kubernetes defaults an unset type to ClusterIP.
+    let service_type = spec.and_then(|s| s.type_.as_deref()).unwrap_or("ClusterIP");
+    let type_in_scope =
+        config.service_types.is_empty() || config.service_types.iter().any(|t| t == service_type);
 
-    let selected = is_load_balancer
+    let selected = type_in_scope
         && config
             .namespace
             .as_ref()
@@ -73,12 +85,53 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
     }
     let mut targets: Vec<Target> = Vec::new();
     let field;
+    let cluster_ip = spec.and_then(|s| s.cluster_ip.as_deref());
     if let Some(from_annotation) = common.targets.take() {
         targets = from_annotation;
         field = prefixes
             .get(annotations, "target")
             .map(|(key, _)| annotation_field(&key))
             .unwrap_or_default();
+    } else if matches!(service_type, "NodePort")
+        || (service_type == "ClusterIP" && cluster_ip == Some("None"))
+    {
+        if names.is_empty() {
+            return ObjectOutcome::not_selected(resource);
+        }
+        let (field, value) = if service_type == "NodePort" {
+            ("spec.type", "NodePort")
+        } else {
+            ("spec.clusterIP", "None")
+        };
+        let mut outcome = ObjectOutcome::not_selected(resource.clone());
+        outcome.selected = true;
+        outcome.skipped = skipped;
+        outcome.skipped.push(SkippedInput::new(
+            &resource,
+            field,
+            value,
+            "zonesync does not publish NodePort or headless Services (they need Nodes or EndpointSlices); its records are kept as they are",
+            SkipScope::Object,
+        ));
+        return outcome;
+    } else if service_type == "ClusterIP" {
+        if !config.publish_internal_services {
+            return ObjectOutcome::not_selected(resource);
+        }
+        field = "spec.clusterIP".to_string();
+        match cluster_ip.map(|ip| (ip, ip.parse())) {
+            Some((_, Ok(address))) => targets.push(Target::Address(address)),
+            Some((value, Err(_))) => skipped.push(SkippedInput::new(
+                &resource,
+                "spec.clusterIP",
+                value,
+                "not a valid IP address",
+                SkipScope::Target,
+            )),
+            None => {}
+        }
+    } else if service_type != "LoadBalancer" && service_type != "ExternalName" {
+        return ObjectOutcome::not_selected(resource);
     } else if let Some(external) = spec
         .and_then(|s| s.external_ips.as_ref())
         .filter(|ips| !ips.is_empty())
@@ -97,6 +150,23 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
                     format!("spec.externalIPs[{index}]"),
                     value,
                     "not a valid IP address",
+                    SkipScope::Target,
+                )),
+            }
+        }
+    } else if service_type == "ExternalName" {
+        field = "spec.externalName".to_string();
+        if let Some(name) = spec
+            .and_then(|s| s.external_name.as_deref())
+            .filter(|n| !n.is_empty())
+        {
+            match Target::parse(name) {
+                Ok(target) => targets.push(target),
+                Err(reason) => skipped.push(SkippedInput::new(
+                    &resource,
+                    "spec.externalName",
+                    name,
+                    reason,
                     SkipScope::Target,
                 )),
             }

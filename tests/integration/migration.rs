@@ -46,10 +46,7 @@ const COMMON_EXTERNAL_DNS_FLAGS: [&str; 34] = [
 ];
 
 /// Flags of the list zonesync does not take yet: each must fail with the explained message.
-const PENDING: &[&str] = &[
-    "--publish-internal-services",
-    "--service-type-filter",
-];
+const PENDING: &[&str] = &[];
 
 fn name(flag: &str) -> &str {
     flag.split_once('=').map_or(flag, |(name, _)| name)
@@ -418,5 +415,101 @@ fn fqdn_templates_name_objects_as_external_dns_does() {
             .contains("--ignore-hostname-annotation needs --fqdn-template"),
         "{}",
         out.both()
+    );
+}
+
+#[test]
+fn service_types_beyond_load_balancer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (manifests, zones) = (dir.path().join("manifests"), dir.path().join("zones"));
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::create_dir_all(&zones).unwrap();
+    let service = |name: &str, spec: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: shop\n  annotations:\n    external-dns.kubernetes.io/hostname: {name}.example.com\nspec:\n{spec}"
+        )
+    };
+    let write = crate::common::write;
+    write(
+        &manifests,
+        "ext.yaml",
+        &service(
+            "ext",
+            "  type: ExternalName\n  externalName: db.partner.example.net\n",
+        ),
+    );
+    write(
+        &manifests,
+        "internal.yaml",
+        &service("internal", "  type: ClusterIP\n  clusterIP: 10.96.0.10\n"),
+    );
+    write(
+        &manifests,
+        "np.yaml",
+        &service(
+            "np",
+            "  type: NodePort\n  ports: [{port: 80, nodePort: 30080}]\n",
+        ),
+    );
+    write(
+        &zones,
+        "example.com.zone",
+        "$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n\
+         np 300 IN A 192.0.2.77\n\
+         a-np 300 IN TXT \"heritage=external-dns,external-dns/owner=default,external-dns/resource=service/shop/np\"\n",
+    );
+    let plan = |extra: &[&str]| {
+        run(zonesync()
+            .args(["plan", "--source", "manifest", "--manifest"])
+            .arg(&manifests)
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(&zones)
+            .args(extra))
+    };
+    let out = plan(&[]);
+    assert_eq!(out.code, 2, "{}", out.both());
+    assert!(
+        out.stdout
+            .contains("+ ext.example.com CNAME db.partner.example.net "),
+        "{}",
+        out.both()
+    );
+    assert!(
+        !out.stdout.contains("internal.example.com"),
+        "{}",
+        out.both()
+    );
+    // The NodePort Service's records (written by external-dns) are kept, and it is reported.
+    assert!(!out.stdout.contains("- np.example.com"), "{}", out.both());
+    assert!(
+        out.stdout
+            .contains("service/shop/np: skipped object: spec.type = \"NodePort\""),
+        "{}",
+        out.both()
+    );
+
+    let out = plan(&["--publish-internal-services"]);
+    assert!(
+        out.stdout.contains("+ internal.example.com A 10.96.0.10 "),
+        "{}",
+        out.both()
+    );
+    let out = plan(&[
+        "--publish-internal-services",
+        "--service-type-filter=ClusterIP",
+    ]);
+    assert!(
+        out.stdout.contains("+ internal.example.com A 10.96.0.10 "),
+        "{}",
+        out.both()
+    );
+    assert!(!out.stdout.contains("ext.example.com"), "{}", out.both());
+    let bad = plan(&["--service-type-filter=Headless"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("--service-type-filter \"Headless\" is not a Service type"),
+        "{}",
+        bad.both()
     );
 }
