@@ -397,6 +397,9 @@ pub struct CommonArgs {
     )]
     pub txt_encrypt_aes_key_file: Option<PathBuf>,
 
+    /// Accepted for external-dns compatibility: zonesync always writes only new-format (typed) markers.
+    #[arg(long, env = "ZONESYNC_TXT_NEW_FORMAT_ONLY", help_heading = "Ownership")]
+    pub txt_new_format_only: bool,
     /// Accepted for external-dns compatibility and ignored: zonesync keeps every zone cached already.
     #[arg(long, value_parser = parse_duration, env = "ZONESYNC_TXT_CACHE_INTERVAL", help_heading = "Ownership")]
     pub txt_cache_interval: Option<std::time::Duration>,

@@ -140,10 +140,6 @@ pub const EXTERNAL_DNS_ONLY_FLAGS: &[Row] = &[
     ),
     // Registry.
     (
-        "txt-new-format-only",
-        Nothing("zonesync always writes only the new-format (typed) markers; drop the flag"),
-    ),
-    (
         "dynamodb-*",
         Use("--registry txt (the DynamoDB registry is not supported)"),
     ),
@@ -309,12 +305,12 @@ mod tests {
             "ingress",
             "--provider",
             "aws",
-            "--txt-new-format-only",
+            "--min-ttl=60s",
         ])
         .unwrap_err();
         let message = explain_parse_error(&error).unwrap();
         assert!(
-            message.starts_with("--txt-new-format-only is an external-dns flag"),
+            message.starts_with("--min-ttl is an external-dns flag"),
             "{message}"
         );
         let other = crate::cli::Cli::try_parse_from(["zonesync", "plan", "--bogus"]).unwrap_err();
