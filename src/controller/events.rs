@@ -77,9 +77,8 @@ fn aggregate(events: Vec<EventRequest>) -> Vec<EventRequest> {
             let warning = list.iter().any(|e| e.warning);
             let kept: Vec<&EventRequest> = list.iter().filter(|e| e.warning == warning).collect();
             let first = kept[0].reason;
-            let reason = if kept.iter().all(|e| e.reason == first) {
-                first
-            } else if warning {
+            // A warning outranks the rest; normal events of one kind keep it.
+            let reason = if warning || kept.iter().all(|e| e.reason == first) {
                 first
             } else {
                 "RecordsChanged"
