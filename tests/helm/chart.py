@@ -48,6 +48,7 @@ def lint(request):
 
 
 def main():
+    helm_python.disable_logging()
     request = json.load(sys.stdin)
     operations = {"lint": lint, "render": render}
     json.dump(operations[request["op"]](request), sys.stdout)

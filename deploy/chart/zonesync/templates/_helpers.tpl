@@ -106,7 +106,9 @@ wins, as the last occurrence does in external-dns.
 {{- if eq $v.mode "controller" -}}
 {{- if include "zonesync.leaderElection" . -}}
 {{- $f = append $f (list "leader-election" "" false) -}}
+{{- if ne (include "zonesync.fullname" .) "zonesync" -}}
 {{- $f = append $f (list "leader-election-lease-name" (include "zonesync.fullname" .) false) -}}
+{{- end -}}
 {{- end -}}
 {{- $f = append $f (list "metrics-address" ":7979" false) -}}
 {{- with $v.interval -}}{{- $f = append $f (list "interval" (toString .) false) -}}{{- end -}}
@@ -114,7 +116,10 @@ wins, as the last occurrence does in external-dns.
 {{- range $v.sources -}}{{- $f = append $f (list "source" . true) -}}{{- end -}}
 {{- $f = append $f (list "provider" $provider false) -}}
 {{- if eq $provider "rfc2136" -}}
-{{- range (kindIs "slice" $v.rfc2136.host | ternary $v.rfc2136.host (list $v.rfc2136.host)) -}}
+{{- $hosts := kindIs "slice" $v.rfc2136.host | ternary $v.rfc2136.host (list $v.rfc2136.host) | compact -}}
+{{- if not $hosts -}}{{- fail "rfc2136.host is required: your DNS server (host or host:port)" -}}{{- end -}}
+{{- if not $v.rfc2136.zones -}}{{- fail "rfc2136.zones is required: the zones zonesync manages on rfc2136.host" -}}{{- end -}}
+{{- range $hosts -}}
 {{- $f = append $f (list "rfc2136-host" (toString .) true) -}}
 {{- end -}}
 {{- with $v.rfc2136.port -}}{{- $f = append $f (list "rfc2136-port" (toString .) false) -}}{{- end -}}
@@ -151,6 +156,9 @@ wins, as the last occurrence does in external-dns.
 {{- if and $v.txtPrefix $v.txtSuffix -}}
 {{- fail "txtPrefix and txtSuffix are mutually exclusive: set one of them" -}}
 {{- end -}}
+{{- if not (or $v.txtOwnerId (has "txt-owner-id" (include "zonesync.extraArgNames" . | fromJsonArray))) -}}
+{{- fail "txtOwnerId is required: this cluster's owner id, unique among everything writing to the same zones (taking over from external-dns: its txtOwnerId, `default` if it had none)" -}}
+{{- end -}}
 {{- with $v.txtOwnerId -}}{{- $f = append $f (list "txt-owner-id" . false) -}}{{- end -}}
 {{- with $v.txtPrefix -}}{{- $f = append $f (list "txt-prefix" . false) -}}{{- end -}}
 {{- with $v.txtSuffix -}}{{- $f = append $f (list "txt-suffix" . false) -}}{{- end -}}
@@ -165,10 +173,16 @@ wins, as the last occurrence does in external-dns.
 {{- toJson $f -}}
 {{- end -}}
 
+{{/* The flag names extraArgs gives. */}}
+{{- define "zonesync.extraArgNames" -}}
+{{- $given := list -}}
+{{- range include "zonesync.extraArgs" . | fromJsonArray -}}{{- $given = append $given (regexFind "^--[^=]+" (toString .) | trimPrefix "--") -}}{{- end -}}
+{{- toJson $given -}}
+{{- end -}}
+
 {{- define "zonesync.args" -}}
 {{- $extra := include "zonesync.extraArgs" . | fromJsonArray -}}
-{{- $given := list -}}
-{{- range $extra -}}{{- $given = append $given (regexFind "^--[^=]+" (toString .) | trimPrefix "--") -}}{{- end -}}
+{{- $given := include "zonesync.extraArgNames" . | fromJsonArray -}}
 {{- $args := list (ternary "sync" "run" (eq .Values.mode "cronjob")) -}}
 {{- range include "zonesync.flags" . | fromJsonArray -}}
 {{- $name := index . 0 -}}{{- $value := index . 1 -}}
