@@ -729,6 +729,21 @@ fn an_external_dns_values_file_renders_an_install_with_the_same_flags() {
     assert_eq!(owners, ["--txt-owner-id=from-extra-args"]);
     check_pod_config("override", &pod);
 
+    // external-dns's level names; triggerLoopOnEvent changes nothing (zonesync always reacts).
+    let mut levels = values.clone();
+    levels["logLevel"] = json!("warning");
+    levels["triggerLoopOnEvent"] = json!(true);
+    let (pod, _) = render_ok(&levels).pod();
+    let args = zonesync_container("levels", &pod).args.clone().unwrap();
+    assert!(args.contains(&"--log-level=warn".to_string()), "{args:?}");
+    let mut expected_levels: Vec<String> = expected
+        .iter()
+        .map(|f| f.replace("--log-level=debug", "--log-level=warn"))
+        .collect();
+    expected_levels.sort();
+    assert_eq!(shared_flags(&args), expected_levels);
+    check_pod_config("levels", &pod);
+
     // external-dns's older string form of provider.
     let mut string_provider = values;
     string_provider["provider"] = json!("aws");

@@ -168,7 +168,11 @@ wins, as the last occurrence does in external-dns.
 {{- if not (kindIs "invalid" $v.safety.maxUpdatePercent) -}}{{- $f = append $f (list "max-update-percent" (toString $v.safety.maxUpdatePercent) false) -}}{{- end -}}
 {{- if not (kindIs "invalid" $v.safety.minOwned) -}}{{- $f = append $f (list "safety-min-owned" (toString $v.safety.minOwned) false) -}}{{- end -}}
 {{- with $v.safety.targetGracePeriod -}}{{- $f = append $f (list "target-grace-period" . false) -}}{{- end -}}
-{{- with $v.logLevel -}}{{- $f = append $f (list "log-level" . false) -}}{{- end -}}
+{{- with $v.logLevel -}}
+{{- /* external-dns's level names that zonesync spells differently */ -}}
+{{- $level := get (dict "warning" "warn" "fatal" "error" "panic" "error") . | default . -}}
+{{- $f = append $f (list "log-level" $level false) -}}
+{{- end -}}
 {{- with $v.logFormat -}}{{- $f = append $f (list "log-format" . false) -}}{{- end -}}
 {{- toJson $f -}}
 {{- end -}}
