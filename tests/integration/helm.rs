@@ -932,3 +932,96 @@ fn default_rfc2136_install_matches_the_rfc2136_overlay() {
     assert_eq!(chart_args[0], overlay_args[0]);
     check_pod_config("chart", &pod);
 }
+
+/// The `helm install` commands (joined over `\` line ends) and YAML values blocks of a
+/// Markdown file's code blocks.
+fn documented_installs(markdown: &str) -> (Vec<String>, Vec<String>) {
+    let mut commands = Vec::new();
+    let mut yaml_blocks = Vec::new();
+    let mut block: Option<(String, Vec<&str>)> = None;
+    for line in markdown.lines() {
+        match (&mut block, line.strip_prefix("```")) {
+            (None, Some(language)) => block = Some((language.to_string(), Vec::new())),
+            (Some(_), Some(_)) => {
+                let (language, lines) = block.take().unwrap();
+                let text = lines.join("\n");
+                if language == "yaml" {
+                    yaml_blocks.push(text);
+                } else {
+                    let joined = text.replace("\\\n", " ");
+                    commands.extend(
+                        joined
+                            .lines()
+                            .filter(|l| l.trim_start().starts_with("helm install zonesync"))
+                            .map(|l| l.split(" #").next().unwrap().to_string()),
+                    );
+                }
+            }
+            (Some((_, lines)), None) => lines.push(line),
+            (None, None) => {}
+        }
+    }
+    (commands, yaml_blocks)
+}
+
+/// The install commands in README.md and the chart's README work as written: Helm's own
+/// `--set` parser reads them, the chart renders with them, the binary accepts the result, and
+/// the TSIG Secret they create is the one the chart mounts.
+#[test]
+fn documented_helm_installs_render_as_written() {
+    let mut rendered = 0;
+    for document in [repo_root().join("README.md"), chart_dir().join("README.md")] {
+        let text = std::fs::read_to_string(&document).unwrap();
+        let (commands, yaml_blocks) = documented_installs(&text);
+        let mut installs = Vec::new();
+        for command in commands {
+            if command.contains(" -f ") {
+                continue; // a user's own values file
+            }
+            let parsed = helm(json!({"op": "command", "command": command}));
+            let args = parsed["args"].as_array().unwrap();
+            assert_eq!(
+                args.get(3).and_then(Value::as_str),
+                Some("deploy/chart/zonesync"),
+                "{command}"
+            );
+            installs.push((command.clone(), parsed["values"].clone()));
+        }
+        for block in yaml_blocks {
+            let values: Value = serde_saphyr::from_str(&block).unwrap();
+            if values.get("provider").is_some() {
+                installs.push((block.clone(), values));
+            }
+        }
+        assert!(
+            !installs.is_empty(),
+            "{}: no install found",
+            document.display()
+        );
+        for (origin, values) in installs {
+            let origin = format!("{}: {origin}", document.display());
+            let install = render(&values).unwrap_or_else(|e| panic!("{origin}: {e}"));
+            let (pod, workload) = install.pod();
+            assert_pod_hardened(&origin, &pod, workload);
+            let pending = matches!(values["provider"]["name"].as_str(), Some("webhook"))
+                && PENDING.contains(&Feature::WebhookProvider);
+            if !pending {
+                check_pod_config(&origin, &pod);
+            }
+            rendered += 1;
+        }
+        if text.contains("--set rfc2136.host") {
+            let defaults: Value = serde_saphyr::from_str(
+                &std::fs::read_to_string(chart_dir().join("values.yaml")).unwrap(),
+            )
+            .unwrap();
+            let secret = format!(
+                "create secret generic {} --from-file={}=",
+                defaults["rfc2136"]["tsigSecretName"].as_str().unwrap(),
+                defaults["rfc2136"]["tsigSecretKey"].as_str().unwrap()
+            );
+            assert!(text.contains(&secret), "{}: {secret}", document.display());
+        }
+    }
+    assert!(rendered >= 4, "{rendered}");
+}
