@@ -89,6 +89,10 @@ pub struct Metrics {
     pub indexed_objects: Gauge,
     /// Records held in the zone cache.
     pub cached_records: Gauge,
+    /// Kubernetes Events not published: the queue was full or a rate limit refused them.
+    pub events_dropped: Counter,
+    /// Kubernetes Events published.
+    pub events_published: Counter,
 }
 
 impl Metrics {
@@ -111,6 +115,8 @@ impl Metrics {
             watch_errors: Family::default(),
             indexed_objects: Gauge::default(),
             cached_records: Gauge::default(),
+            events_dropped: Counter::default(),
+            events_published: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -187,6 +193,16 @@ impl Metrics {
             "cached_records",
             "Records held in the zone cache",
             metrics.cached_records.clone(),
+        );
+        registry.register(
+            "events_dropped",
+            "Kubernetes Events not published because of the queue or the rate limits",
+            metrics.events_dropped.clone(),
+        );
+        registry.register(
+            "events_published",
+            "Kubernetes Events published",
+            metrics.events_published.clone(),
         );
         Self {
             registry,
