@@ -197,6 +197,21 @@ fn check_cname_rules<T: RecordTable>(table: &T, record: &Endpoint) -> Result<(),
     Ok(())
 }
 
+/// The keys of every entry at `name` in a map sorted by [`RecordKey`] (name first): the
+/// [`RecordTable::keys_at`] of tables kept in such a map.
+pub fn keys_at_name<V>(map: &BTreeMap<RecordKey, V>, name: &DnsName) -> Vec<RecordKey> {
+    let first_of_name = RecordKey {
+        name: name.clone(),
+        record_type: RecordType::A,
+        set_identifier: None,
+    };
+    map.range(first_of_name..)
+        .map(|(key, _)| key)
+        .take_while(|key| key.name == *name)
+        .cloned()
+        .collect()
+}
+
 /// A plain table of whole records, sorted by key: what a DNS server keeps (labels dropped, TTL
 /// always set).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -245,17 +260,7 @@ impl RecordTable for ZoneRecords {
     }
 
     fn keys_at(&self, name: &DnsName) -> Vec<RecordKey> {
-        let first_of_name = RecordKey {
-            name: name.clone(),
-            record_type: RecordType::A,
-            set_identifier: None,
-        };
-        self.records
-            .range(first_of_name..)
-            .map(|(key, _)| key)
-            .take_while(|key| key.name == *name)
-            .cloned()
-            .collect()
+        keys_at_name(&self.records, name)
     }
 
     fn save(&self, key: &RecordKey) -> Option<Endpoint> {

@@ -8,8 +8,8 @@
 //! master-file data for their type.
 
 use zonesync_core::{
-    ApplyReport, ChangeGroup, DnsName, Endpoint, RecordKey, RecordTable, RecordType, Refused,
-    Rejection, Strictness, Targets, apply_group,
+    ApplyReport, ChangeGroup, DnsName, Endpoint, RecordKey, RecordTable, Refused, Rejection,
+    Strictness, Targets, apply_group, keys_at_name,
 };
 
 use crate::contents::{RrSet, ZoneContents};
@@ -28,18 +28,7 @@ impl RecordTable for FileTable<'_> {
     }
 
     fn keys_at(&self, name: &DnsName) -> Vec<RecordKey> {
-        let first_of_name = RecordKey {
-            name: name.clone(),
-            record_type: RecordType::A,
-            set_identifier: None,
-        };
-        self.zone
-            .sets
-            .range(first_of_name..)
-            .map(|(key, _)| key)
-            .take_while(|key| key.name == *name)
-            .cloned()
-            .collect()
+        keys_at_name(&self.zone.sets, name)
     }
 
     fn save(&self, key: &RecordKey) -> Option<RrSet> {
