@@ -6,3 +6,4 @@ pub mod dns;
 pub mod kube_api;
 pub mod moto;
 pub mod proxy;
+pub mod webhook;
