@@ -201,6 +201,7 @@ pub async fn compute_plan(config: &Config, provider: &dyn Provider) -> anyhow::R
         DesiredState::from_snapshot(&snapshot, |endpoints| provider.adjust_desired(endpoints));
     let mut options = config.plan.clone();
     options.default_ttl = provider.default_ttl();
+    options.domain_filter.restrict_to(provider.name_scope());
     let planner = Planner::new(&config.registry, &options);
     let mut plan = planner.plan(
         &desired.endpoints,

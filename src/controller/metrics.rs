@@ -445,6 +445,10 @@ impl Provider for InstrumentedProvider {
         self.inner.default_ttl()
     }
 
+    fn name_scope(&self) -> Option<std::sync::Arc<dyn zonesync_core::NameScope>> {
+        self.inner.name_scope()
+    }
+
     fn adjust_desired(&self, desired: Vec<Endpoint>) -> Vec<Endpoint> {
         self.inner.adjust_desired(desired)
     }

@@ -9,3 +9,4 @@ mod faults;
 mod kube;
 mod rfc2136;
 mod route53;
+mod webhook;
