@@ -422,10 +422,16 @@ impl Provider for InstrumentedProvider {
         result
     }
 
+    async fn unchanged_since_read(&self, zone: &Zone) -> Result<bool, ProviderError> {
+        let result = self.inner.unchanged_since_read(zone).await;
+        self.count("unchanged_since_read", &result);
+        result
+    }
+
     async fn apply(
         &self,
         zone: &Zone,
-        groups: &[ChangeGroup],
+        groups: &[ChangeGroup<'_>],
     ) -> Result<ApplyReport, ProviderError> {
         let result = self.inner.apply(zone, groups).await;
         self.count("apply", &result);
@@ -437,10 +443,6 @@ impl Provider for InstrumentedProvider {
         result
     }
 
-    fn invalidate(&self, zone: &Zone) {
-        self.inner.invalidate(zone);
-    }
-
     fn default_ttl(&self) -> u32 {
         self.inner.default_ttl()
     }
@@ -449,8 +451,8 @@ impl Provider for InstrumentedProvider {
         self.inner.name_scope()
     }
 
-    fn adjust_desired(&self, desired: Vec<Endpoint>) -> Vec<Endpoint> {
-        self.inner.adjust_desired(desired)
+    async fn adjust_desired(&self, desired: Vec<Endpoint>) -> Result<Vec<Endpoint>, ProviderError> {
+        self.inner.adjust_desired(desired).await
     }
 }
 

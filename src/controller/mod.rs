@@ -28,7 +28,7 @@ use crate::config::{RunConfig, SourceMode};
 use events::EventSink;
 use index::DesiredIndex;
 use metrics::{ChangeLabels, Health, InstrumentedProvider, Metrics, ReconcileLabels};
-use reconcile::{ReconcileReport, Reconciler, lock};
+use reconcile::{ReconcileReport, Reconciler, Scope, lock};
 
 /// Shared state between the watches, the reconcile loop and the HTTP server.
 pub struct Shared {
@@ -266,7 +266,9 @@ async fn reconcile_loop(
                 Trigger::Drift => {
                     let (_, since) = lock(&shared.index).take_dirty();
                     (
-                        reconciler.reconcile_all(&shared.index, true).await,
+                        reconciler
+                            .reconcile(&shared.index, Scope::All { reread: true })
+                            .await,
                         Default::default(),
                         since,
                     )
@@ -274,7 +276,9 @@ async fn reconcile_loop(
                 Trigger::Event => {
                     let (names, since) = lock(&shared.index).take_dirty();
                     (
-                        reconciler.reconcile_names(&shared.index, &names).await,
+                        reconciler
+                            .reconcile(&shared.index, Scope::Names(&names))
+                            .await,
                         names,
                         since,
                     )

@@ -18,7 +18,7 @@ use zonesync_core::{
 
 use crate::filter::DomainFilter;
 use crate::registry::{CurrentRecord, FoundMarker, Inventory, Ownership, Registry};
-use crate::source::{SkipScope, SkippedInput, SourceSnapshot};
+use crate::source::{SkipScope, SkippedInput};
 
 /// Which kinds of change zonesync may make (`--policy`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
@@ -128,7 +128,9 @@ pub trait ObjectLookup {
     fn object_status(&self, resource: &str) -> ObjectStatus;
 }
 
-/// What the sources want, plus what they know about objects (for delete reasons and safety).
+/// Desired endpoints with what the sources know about objects, as plain sets: a small
+/// [`ObjectLookup`] for planning without a [`crate::controller::index::DesiredIndex`]
+/// (planner tests and benchmarks).
 #[derive(Clone, Debug, Default)]
 pub struct DesiredState {
     /// Desired endpoints, already adjusted by the provider.
@@ -151,30 +153,6 @@ impl ObjectLookup for DesiredState {
             ObjectStatus::NotSelected
         } else {
             ObjectStatus::Absent
-        }
-    }
-}
-
-impl DesiredState {
-    /// Expands a source snapshot into endpoints, letting `adjust` apply provider conventions.
-    pub fn from_snapshot(
-        snapshot: &SourceSnapshot,
-        adjust: impl Fn(Vec<Endpoint>) -> Vec<Endpoint>,
-    ) -> Self {
-        let mut endpoints = Vec::new();
-        for claim in &snapshot.claims {
-            let created = claim.created;
-            endpoints.extend(
-                adjust(claim.endpoints())
-                    .into_iter()
-                    .map(|endpoint| DesiredEndpoint { endpoint, created }),
-            );
-        }
-        Self {
-            endpoints,
-            seen: snapshot.seen.clone(),
-            selected: snapshot.selected.clone(),
-            protected: snapshot.protected.clone(),
         }
     }
 }

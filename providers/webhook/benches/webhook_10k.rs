@@ -12,7 +12,7 @@ use zonesync_test_support::webhook::{DomainFilter, WebhookConfig as ServerConfig
 use zonesync_webhook::{WebhookConfig, WebhookProvider};
 
 /// A record and its ownership marker, as the registry builds them.
-fn group(index: usize) -> ChangeGroup {
+fn changes(index: usize) -> [Change; 2] {
     let host = format!("host-{index:05}.example.com");
     let resource = format!("ingress/default/web-{index:05}");
     let record = Endpoint::new(
@@ -35,10 +35,7 @@ fn group(index: usize) -> ChangeGroup {
         )],
     )
     .with_ttl(300);
-    ChangeGroup {
-        subject: record.key(),
-        changes: vec![Change::Create { record }, Change::Create { record: marker }],
-    }
+    [Change::Create { record }, Change::Create { record: marker }]
 }
 
 fn main() {
@@ -60,7 +57,11 @@ fn main() {
             .unwrap();
         let zones = provider.zones().await.unwrap();
         let zone = &zones[0];
-        let groups: Vec<ChangeGroup> = (0..names).map(group).collect();
+        let changes: Vec<[Change; 2]> = (0..names).map(changes).collect();
+        let groups: Vec<ChangeGroup<'_>> = changes
+            .iter()
+            .map(|pair| ChangeGroup::new(pair[0].key(), pair))
+            .collect();
 
         let started = Instant::now();
         let report = provider.apply(zone, &groups).await.unwrap();

@@ -43,7 +43,7 @@ struct WireGroup {
 }
 
 impl WireGroup {
-    fn new(index: usize, group: &ChangeGroup) -> Self {
+    fn new(index: usize, group: &ChangeGroup<'_>) -> Self {
         let mut wire = WireGroup {
             index,
             create: Vec::new(),
@@ -192,7 +192,7 @@ impl WebhookProvider {
         &self,
         zone: &Zone,
         part: Vec<&'w WireGroup>,
-        groups: &[ChangeGroup],
+        groups: &[ChangeGroup<'_>],
         report: &mut ApplyReport,
     ) -> Result<usize, (WebhookError, Vec<&'w WireGroup>)> {
         let mut pending = vec![part];
@@ -311,7 +311,7 @@ impl Provider for WebhookProvider {
     async fn apply(
         &self,
         zone: &Zone,
-        groups: &[ChangeGroup],
+        groups: &[ChangeGroup<'_>],
     ) -> Result<ApplyReport, ProviderError> {
         let mut report = ApplyReport::default();
         let limit = self.client.config().max_body_bytes;
@@ -387,13 +387,8 @@ impl Provider for WebhookProvider {
         Some(self.filter.clone())
     }
 
-    fn adjust_desired(&self, mut desired: Vec<Endpoint>) -> Vec<Endpoint> {
-        for endpoint in &mut desired {
-            endpoint
-                .properties
-                .retain(|name, _| name.starts_with(PROPERTY_PREFIX));
-        }
-        desired
+    async fn adjust_desired(&self, desired: Vec<Endpoint>) -> Result<Vec<Endpoint>, ProviderError> {
+        self.adjust_endpoints(desired).await
     }
 }
 
@@ -408,26 +403,22 @@ mod tests {
 
     #[test]
     fn updates_pair_by_position_and_empty_lists_are_left_out() {
-        let first = ChangeGroup {
-            subject: a("a.example.com", "192.0.2.1").key(),
-            changes: vec![Change::Update {
+        let changes = [
+            Change::Update {
                 old: a("a.example.com", "192.0.2.1"),
                 new: a("a.example.com", "192.0.2.2"),
-            }],
-        };
-        let second = ChangeGroup {
-            subject: a("b.example.com", "192.0.2.3").key(),
-            changes: vec![
-                Change::Update {
-                    old: a("b.example.com", "192.0.2.3"),
-                    new: a("b.example.com", "192.0.2.4"),
-                },
-                Change::Delete {
-                    old: a("c.example.com", "192.0.2.5"),
-                    reason: DeleteReason::NoLongerDesired,
-                },
-            ],
-        };
+            },
+            Change::Update {
+                old: a("b.example.com", "192.0.2.3"),
+                new: a("b.example.com", "192.0.2.4"),
+            },
+            Change::Delete {
+                old: a("c.example.com", "192.0.2.5"),
+                reason: DeleteReason::NoLongerDesired,
+            },
+        ];
+        let first = ChangeGroup::new(changes[0].key(), [&changes[0]]);
+        let second = ChangeGroup::new(changes[1].key(), [&changes[1], &changes[2]]);
         let groups = [WireGroup::new(0, &first), WireGroup::new(1, &second)];
         let body = changes_body(&groups.iter().collect::<Vec<_>>());
         let value: Value = serde_json::from_str(&body).unwrap();

@@ -635,7 +635,11 @@ async fn serve(
         };
         let state = state.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| handle(request, state.clone()));
+            // Like Go's net/http, a handler runs to the end even when the client hangs up.
+            let service = service_fn(move |request| {
+                let work = tokio::spawn(handle(request, state.clone()));
+                async move { work.await.unwrap_or(Err(Dropped)) }
+            });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
