@@ -87,7 +87,8 @@ impl WireGroup {
 /// left out when empty (Go's `omitempty`); old and new updates at the same positions.
 fn changes_body(groups: &[&WireGroup]) -> String {
     let mut body = String::from("{");
-    let lists: [(&str, fn(&WireGroup) -> &Vec<String>); 4] = [
+    type List = fn(&WireGroup) -> &Vec<String>;
+    let lists: [(&str, List); 4] = [
         ("create", |g| &g.create),
         ("updateOld", |g| &g.update_old),
         ("updateNew", |g| &g.update_new),
