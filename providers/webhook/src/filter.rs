@@ -203,6 +203,7 @@ mod tests {
         let zones = only_include.zones().unwrap();
         assert_eq!(zones.len(), 1);
         assert_eq!(zones[0].id, ".");
+        assert_eq!(zones[0].name.to_string(), ".");
         assert!(zones[0].contains(&DnsName::parse("anything.example.net").unwrap()));
     }
 

@@ -117,6 +117,15 @@ fn changes_body(groups: &[&WireGroup]) -> String {
     body
 }
 
+/// True when `name` belongs to `zone` and to no more specific zone of `zones`: one listing
+/// serves every zone, and each record is planned in exactly one.
+fn belongs_to(zones: &[Zone], zone: &Zone, name: &DnsName) -> bool {
+    zone.contains(name)
+        && !zones.iter().any(|other| {
+            other.name != zone.name && other.name.is_within(&zone.name) && other.contains(name)
+        })
+}
+
 /// Room for the keys and brackets of a changes body.
 const BODY_OVERHEAD: usize = 64;
 
@@ -158,17 +167,6 @@ impl WebhookProvider {
     /// The negotiated domain filter.
     pub fn filter(&self) -> &NegotiatedFilter {
         &self.filter
-    }
-
-    /// True when `name` belongs to `zone` and to no more specific zone of this provider.
-    fn belongs_to(&self, zone: &Zone, name: &DnsName) -> bool {
-        zone.contains(name)
-            && !self.zones.iter().any(|other| {
-                other.name.label_count() > zone.name.label_count()
-                    && other.name != zone.name
-                    && other.contains(name)
-                    && other.name.is_within(&zone.name)
-            })
     }
 
     /// Sends one `POST /records`.
@@ -305,7 +303,7 @@ impl Provider for WebhookProvider {
         })?;
         Ok(endpoints
             .into_iter()
-            .filter(|endpoint| self.belongs_to(zone, &endpoint.name))
+            .filter(|endpoint| belongs_to(&self.zones, zone, &endpoint.name))
             .collect())
     }
 
@@ -400,6 +398,23 @@ mod tests {
 
     fn a(name: &str, ip: &str) -> Endpoint {
         Endpoint::new(DnsName::parse(name).unwrap(), RecordType::A, [ip])
+    }
+
+    #[test]
+    fn a_record_belongs_to_the_longest_zone_only() {
+        let zone = |n: &str| Zone::new(DnsName::parse(n).unwrap());
+        let zones = [
+            zone("example.com"),
+            zone("dev.example.com"),
+            zone("example.org"),
+        ];
+        let name = |n: &str| DnsName::parse(n).unwrap();
+        assert!(belongs_to(&zones, &zones[0], &name("www.example.com")));
+        assert!(!belongs_to(&zones, &zones[0], &name("api.dev.example.com")));
+        assert!(belongs_to(&zones, &zones[1], &name("api.dev.example.com")));
+        assert!(belongs_to(&zones, &zones[1], &name("dev.example.com")));
+        assert!(!belongs_to(&zones, &zones[1], &name("www.example.com")));
+        assert!(!belongs_to(&zones, &zones[2], &name("www.example.com")));
     }
 
     #[test]
