@@ -745,3 +745,48 @@ async fn controller_keeps_the_webhook_store_in_step_and_reads_only_at_drift_pass
     );
     assert!(server.count("POST", "/adjustendpoints") >= 1);
 }
+
+#[test]
+fn a_regex_filter_gives_one_zone_and_excluded_names_are_never_planned() {
+    let server = WebhookServer::start(WebhookConfig {
+        domain_filter: DomainFilter::Regex {
+            include: String::new(),
+            exclude: "^internal\\.".to_string(),
+        },
+        ..WebhookConfig::default()
+    });
+    // Ours by its marker, but excluded by the provider: kept although no object wants it.
+    server.insert([
+        WebhookEndpoint::new("internal.example.com", "A", &["198.51.100.1"]).ttl(300),
+        WebhookEndpoint::new(
+            "a-internal.example.com",
+            "TXT",
+            &[&marker(OWNER, "ingress/default/gone")],
+        )
+        .ttl(300),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    manifests(
+        dir.path(),
+        &[(
+            "web.yaml",
+            ingress(
+                "web",
+                &["www.example.com", "www.example.org", "internal.example.org"],
+                "192.0.2.10",
+                &[],
+            ),
+        )],
+    );
+    let plan = zonesync_webhook("plan", &server.url(), dir.path(), &[]);
+    assert_eq!(plan.code, 2, "{}", plan.both());
+    assert!(plan.stdout.contains("Zone ."), "{}", plan.both());
+    assert!(!plan.stdout.contains("internal."), "{}", plan.both());
+    let sync = zonesync_webhook("sync", &server.url(), dir.path(), &[]);
+    assert_eq!(sync.code, 0, "{}", sync.both());
+    assert!(server.record("www.example.com", "A").is_some());
+    assert!(server.record("www.example.org", "A").is_some());
+    assert!(server.record("internal.example.org", "A").is_none());
+    assert!(server.record("internal.example.com", "A").is_some());
+    assert!(server.record("a-internal.example.com", "TXT").is_some());
+}
