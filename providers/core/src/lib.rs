@@ -13,6 +13,7 @@ pub mod zone;
 
 pub use change::{
     ApplyReport, Change, ChangeGroup, DeleteReason, Rejection, UpdateField, differences,
+    differences_to,
 };
 pub use error::{ErrorKind, ProviderError};
 pub use name::{DnsName, MAX_LABEL_LEN, MAX_NAME_LEN, NameError};
