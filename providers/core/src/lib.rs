@@ -21,5 +21,5 @@ pub use provider::{DEFAULT_TTL, NameScope, Provider};
 pub use record::{
     Endpoint, LABEL_OWNER, LABEL_RESOURCE, Labels, Properties, RecordKey, RecordType, Targets,
 };
-pub use table::{RecordTable, Strictness, ZoneRecords, apply_group};
+pub use table::{RecordTable, Refused, Strictness, ZoneRecords, apply_group};
 pub use zone::{Zone, zones_for};
