@@ -226,7 +226,14 @@ fn kustomizations_reference_existing_files() {
         }
     }
     assert!(checked >= 9, "checked {checked} kustomizations");
-    for flavour in ["route53", "rfc2136", "route53-cronjob", "rfc2136-cronjob"] {
+    for flavour in [
+        "route53",
+        "rfc2136",
+        "webhook",
+        "route53-cronjob",
+        "rfc2136-cronjob",
+        "webhook-cronjob",
+    ] {
         assert!(
             deploy_dir()
                 .join("overlays")
@@ -455,7 +462,7 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
         "secret",
         "c2VjcmV0LWtleS1mb3ItZXhhbXBsZS1vbmx5LXJlcGxhY2UtbWU=",
     );
-    for component in ["route53", "rfc2136"] {
+    for component in ["route53", "rfc2136", "webhook"] {
         for args in [&run_args, &sync_args] {
             let mut command = zonesync();
             command.args(args.iter()).arg("--check-config");
@@ -482,5 +489,97 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
                 "the TSIG secret must not be printed"
             );
         }
+    }
+}
+
+/// The webhook provider sidecar: a native sidecar (started before zonesync, ended with the
+/// CronJob's pod), hardened like zonesync's own container, probed on its health endpoint, and
+/// serving on the port zonesync's settings point at.
+#[test]
+fn webhook_sidecar_is_hardened_and_probes_its_health_endpoint() {
+    use k8s_openapi::api::core::v1::PodSpec;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    let manifests = manifests();
+    let component = deploy_dir().join("components").join("webhook");
+    let url = env_file("webhook")
+        .into_iter()
+        .find(|(key, _)| key == "ZONESYNC_WEBHOOK_PROVIDER_URL")
+        .map(|(_, value)| value)
+        .unwrap();
+    for (file, kind, pointer, workload) in [
+        (
+            "sidecar.yaml",
+            "Deployment",
+            "/spec/template/spec",
+            Workload::Controller,
+        ),
+        (
+            "sidecar-cronjob.yaml",
+            "CronJob",
+            "/spec/jobTemplate/spec/template/spec",
+            Workload::OneShot,
+        ),
+    ] {
+        let path = component.join(file);
+        let patch: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (_, base) = manifests.iter().find(|(_, v)| v["kind"] == kind).unwrap();
+        let mut merged = base.clone();
+        merge(&mut merged, &patch);
+        let pod: PodSpec =
+            serde_json::from_value(merged.pointer(pointer).unwrap().clone()).unwrap();
+        let origin = path.display().to_string();
+        assert_pod_hardened(&origin, &pod, workload);
+        let sidecars = pod.init_containers.clone().unwrap_or_default();
+        assert_eq!(sidecars.len(), 1, "{origin}");
+        let sidecar = &sidecars[0];
+        assert_eq!(sidecar.name, "webhook-provider");
+        assert_eq!(
+            sidecar.restart_policy.as_deref(),
+            Some("Always"),
+            "{origin}"
+        );
+        let ports = sidecar.ports.clone().unwrap();
+        let port_of = |name: &str| {
+            ports
+                .iter()
+                .find(|p| p.name.as_deref() == Some(name))
+                .map(|p| p.container_port)
+        };
+        assert!(
+            url.ends_with(&format!(":{}", port_of("webhook").unwrap())),
+            "{url} is the sidecar's port"
+        );
+        for probe in [
+            &sidecar.startup_probe,
+            &sidecar.liveness_probe,
+            &sidecar.readiness_probe,
+        ] {
+            let get = probe.as_ref().unwrap().http_get.clone().unwrap();
+            assert_eq!(get.path.as_deref(), Some("/healthz"));
+            let port = match get.port {
+                IntOrString::String(name) => port_of(&name).unwrap(),
+                IntOrString::Int(port) => port,
+            };
+            assert_eq!(
+                port, 8080,
+                "external-dns webhook providers serve health on 8080"
+            );
+        }
+    }
+    for overlay in ["webhook", "webhook-cronjob"] {
+        let value = kustomization(
+            &deploy_dir()
+                .join("overlays")
+                .join(overlay)
+                .join("kustomization.yaml"),
+        );
+        let image = &value["images"][0];
+        assert_eq!(
+            image["name"], "webhook-provider",
+            "{overlay} sets the sidecar image"
+        );
+        assert!(image["newTag"].as_str().is_some_and(|t| t != "latest"));
     }
 }

@@ -17,7 +17,7 @@ pub use change::{
 };
 pub use error::{ErrorKind, ProviderError};
 pub use name::{DnsName, MAX_LABEL_LEN, MAX_NAME_LEN, NameError};
-pub use provider::{DEFAULT_TTL, Provider};
+pub use provider::{DEFAULT_TTL, NameScope, Provider};
 pub use record::{
     Endpoint, LABEL_OWNER, LABEL_RESOURCE, Labels, Properties, RecordKey, RecordType, Targets,
 };
