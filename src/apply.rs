@@ -21,6 +21,17 @@ pub enum ApplyMode {
     Apply,
 }
 
+/// What happened to one row (one change group) of a zone plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowStatus {
+    /// Written.
+    Applied,
+    /// The provider refused the group; its message.
+    Rejected(String),
+    /// The zone's apply failed as a whole (the zone's error says why).
+    Failed,
+}
+
 /// What happened in one zone.
 #[derive(Debug)]
 pub struct ZoneOutcome {
@@ -28,6 +39,9 @@ pub struct ZoneOutcome {
     pub zone: Zone,
     /// Change groups sent.
     pub groups: usize,
+    /// The status of each row of the zone plan, in the plan's order: what reports, Events
+    /// and metrics read.
+    pub rows: Vec<RowStatus>,
     /// Groups the provider refused.
     pub rejected: Vec<Rejection>,
     /// Set when the whole zone's apply failed.
@@ -103,6 +117,30 @@ fn change_groups(zone_plan: &ZonePlan) -> Vec<ChangeGroup<'_>> {
         .collect()
 }
 
+/// Each group's status: refused ones by their subject, all of them when the zone failed.
+fn row_statuses(
+    groups: &[ChangeGroup<'_>],
+    rejected: &[Rejection],
+    failed: bool,
+) -> Vec<RowStatus> {
+    let refused: std::collections::HashMap<&RecordKey, &str> = rejected
+        .iter()
+        .map(|r| (&r.subject, r.message.as_str()))
+        .collect();
+    groups
+        .iter()
+        .map(|group| {
+            if failed {
+                RowStatus::Failed
+            } else if let Some(message) = refused.get(&group.subject) {
+                RowStatus::Rejected((*message).to_string())
+            } else {
+                RowStatus::Applied
+            }
+        })
+        .collect()
+}
+
 /// What a row's group is reported under: its first record change, or its name.
 fn subject_of(row: &RowPlan) -> RecordKey {
     row.changes
@@ -147,8 +185,10 @@ pub async fn apply(
         if let Some(error) = &error {
             tracing::error!(zone = %zone_plan.zone.name, error = %error_chain(error), "applying changes failed");
         }
+        let rows = row_statuses(groups, &rejected, error.is_some());
         outcome.zones.push(ZoneOutcome {
             zone: zone_plan.zone.clone(),
+            rows,
             groups: groups.len(),
             rejected,
             error,
@@ -229,5 +269,42 @@ mod tests {
         assert_eq!(groups[1].changes.len(), 1);
         // The groups borrow the plan's own changes.
         assert!(std::ptr::eq(groups[1].changes[0], &plan.rows[1].markers[0]));
+    }
+
+    #[tokio::test]
+    async fn the_outcome_has_a_status_per_row() {
+        let provider =
+            zonesync_test_support::inmemory::InMemoryProvider::new().with_zone(zone("example.com"));
+        provider.reject_name(name("bad.example.com"));
+        let row = |host: &str| RowPlan {
+            name: name(host),
+            set_identifier: None,
+            changes: vec![Change::Create {
+                record: a(host, ["192.0.2.1"]),
+            }],
+            markers: Vec::new(),
+        };
+        let plan = Plan {
+            zones: vec![ZonePlan {
+                zone: zone("example.com"),
+                rows: vec![row("good.example.com"), row("bad.example.com")],
+                owned: 0,
+            }],
+            ..Plan::default()
+        };
+        let outcome = apply(&provider, &plan, ApplyMode::Apply, |_, _, _| {}).await;
+        let rows = &outcome.zones[0].rows;
+        assert_eq!(rows[0], RowStatus::Applied);
+        assert!(
+            matches!(&rows[1], RowStatus::Rejected(message) if message.contains("bad.example.com")),
+            "{rows:?}"
+        );
+
+        provider.fail_next_applies(1, zonesync_core::ErrorKind::Transient);
+        let outcome = apply(&provider, &plan, ApplyMode::Apply, |_, _, _| {}).await;
+        assert_eq!(
+            outcome.zones[0].rows,
+            [RowStatus::Failed, RowStatus::Failed]
+        );
     }
 }

@@ -22,8 +22,9 @@ pub type Row = (&'static str, Instead);
 
 use Instead::{Nothing, Use};
 
-const NO_PROVIDER: Instead =
-    Nothing("zonesync has no such provider (it has zonefile, rfc2136 and aws)");
+const NO_PROVIDER: Instead = Use(
+    "--provider webhook with that provider's external-dns webhook (zonesync's own providers are zonefile, rfc2136 and aws)",
+);
 const NO_SOURCE: Instead = Nothing(
     "zonesync has no such source (it reads Ingresses and Services, from a cluster or manifest files)",
 );
@@ -288,7 +289,7 @@ mod tests {
         );
         let message = explain("--no-cloudflare-proxied").unwrap();
         assert!(
-            message.starts_with("--no-cloudflare-proxied is an external-dns flag with no zonesync equivalent: zonesync has no such provider"),
+            message.starts_with("--no-cloudflare-proxied is an external-dns flag that zonesync does not take; use --provider webhook with that provider's external-dns webhook"),
             "{message}"
         );
         assert_eq!(explain("--no-such-flag"), None);

@@ -2,9 +2,13 @@
 
 use std::collections::BTreeSet;
 
-use zonesync_core::{Change, DeleteReason, Endpoint, Provider, RecordType, UpdateField};
+use zonesync_core::{
+    Change, DeleteReason, Endpoint, LABEL_OWNER, LABEL_RESOURCE, Provider, RecordType, UpdateField,
+    differences,
+};
 use zonesync_test_support::inmemory::InMemoryProvider;
 
+use super::row::needs_update;
 use super::*;
 use crate::apply::{ApplyMode, apply};
 use crate::registry::RegistryConfig;

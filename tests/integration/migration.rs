@@ -126,7 +126,7 @@ fn external_dns_only_flags_name_the_flag_and_the_alternative() {
     assert_eq!(result.code, 1);
     assert!(
         result.stderr.contains(
-            "--no-cloudflare-proxied is an external-dns flag with no zonesync equivalent"
+            "--no-cloudflare-proxied is an external-dns flag that zonesync does not take; use --provider webhook"
         ),
         "{}",
         result.both()

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::record::{Endpoint, RecordKey, RecordType};
+use crate::record::{Endpoint, Properties, RecordKey, RecordType, Targets};
 
 /// Why zonesync deletes a record it owns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -154,17 +154,36 @@ impl Change {
 ///
 /// Targets are compared as normalised sets; the TTL only when `desired` configures one.
 pub fn differences(current: &Endpoint, desired: &Endpoint) -> Vec<UpdateField> {
+    differences_to(
+        current,
+        &desired.targets,
+        desired.ttl,
+        &desired.properties,
+        desired.resource(),
+    )
+}
+
+/// What [`differences`] finds between `current` and a desired record with these values,
+/// without building that record (the planner tells unchanged rows apart this way; an empty
+/// answer allocates nothing).
+pub fn differences_to(
+    current: &Endpoint,
+    targets: &Targets,
+    ttl: Option<u32>,
+    properties: &Properties,
+    resource: Option<&str>,
+) -> Vec<UpdateField> {
     let mut fields = Vec::new();
-    if current.targets != desired.targets {
+    if current.targets != *targets {
         fields.push(UpdateField::Targets);
     }
-    if desired.ttl.is_some() && desired.ttl != current.ttl {
+    if ttl.is_some() && ttl != current.ttl {
         fields.push(UpdateField::Ttl);
     }
-    if current.properties != desired.properties {
+    if current.properties != *properties {
         fields.push(UpdateField::Properties);
     }
-    if desired.resource().is_some() && current.resource() != desired.resource() {
+    if resource.is_some() && current.resource() != resource {
         fields.push(UpdateField::Resource);
     }
     fields
