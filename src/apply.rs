@@ -7,7 +7,8 @@
 use std::fmt;
 
 use zonesync_core::{
-    ApplyReport, Change, ChangeGroup, Provider, ProviderError, RecordKey, Rejection, Zone,
+    ApplyReport, Change, ChangeGroup, ErrorChain, Provider, ProviderError, RecordKey, Rejection,
+    Zone,
 };
 
 use crate::plan::{Plan, RowPlan, ZonePlan};
@@ -55,7 +56,7 @@ impl fmt::Display for ApplyOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for zone in &self.zones {
             if let Some(error) = &zone.error {
-                write!(f, "zone {}: {}", zone.zone.name, error_chain(error))?;
+                write!(f, "zone {}: {}", zone.zone.name, ErrorChain(error))?;
                 writeln!(f)?;
             }
             for rejection in &zone.rejected {
@@ -68,21 +69,6 @@ impl fmt::Display for ApplyOutcome {
         }
         Ok(())
     }
-}
-
-/// The error with its causes, `: `-separated.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// A zone plan's change groups, one per row, holding the plan's own changes (moved, not copied);
@@ -208,7 +194,7 @@ pub async fn apply(
             tracing::warn!(zone = %zone_plan.zone.name, record = %rejection.subject, message = %rejection.message, "provider rejected a change");
         }
         if let Some(error) = &error {
-            tracing::error!(zone = %zone_plan.zone.name, error = %error_chain(error), "applying changes failed");
+            tracing::error!(zone = %zone_plan.zone.name, error = %ErrorChain(error), "applying changes failed");
         }
         let sent = groups.len();
         restore_changes(zone_plan, moved);

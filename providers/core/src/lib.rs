@@ -14,7 +14,7 @@ pub mod zone;
 pub use change::{
     ApplyReport, Change, ChangeGroup, DeleteReason, Rejection, UpdateField, differences,
 };
-pub use error::{ErrorKind, ProviderError};
+pub use error::{ErrorChain, ErrorKind, ProviderError};
 pub use inmemory::InMemoryProvider;
 pub use name::{DnsName, MAX_LABEL_LEN, MAX_NAME_LEN, NameError};
 pub use provider::{DEFAULT_TTL, Provider};
