@@ -141,6 +141,21 @@ fn restore_changes(zone_plan: &mut ZonePlan, moved: MovedGroups) {
     }
 }
 
+/// Record changes and marker changes in the groups the provider did not reject: the first
+/// figure is the one plans count.
+fn applied_counts(moved: &MovedGroups, rejected: &[Rejection]) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for (group, records) in moved.groups.iter().zip(&moved.records) {
+        if rejected.iter().any(|r| r.subject == group.subject) {
+            continue;
+        }
+        let records = *records as usize;
+        counts.0 += records;
+        counts.1 += group.changes.len() - records;
+    }
+    counts
+}
+
 /// Deletions, then updates, then creations.
 fn rank(change: &Change) -> u8 {
     match change {
@@ -195,6 +210,9 @@ pub async fn apply(
         }
         if let Some(error) = &error {
             tracing::error!(zone = %zone_plan.zone.name, error = %ErrorChain(error), "applying changes failed");
+        } else {
+            let (records, markers) = applied_counts(&moved, &rejected);
+            tracing::info!(zone = %zone_plan.zone.name, provider = %provider.name(), records, markers, rejected = rejected.len(), "changes applied");
         }
         let sent = groups.len();
         restore_changes(zone_plan, moved);
@@ -286,6 +304,12 @@ mod tests {
                 .iter()
                 .all(|r| r.changes.is_empty() && r.markers.is_empty())
         );
+        assert_eq!(applied_counts(&moved, &[]), (2, 3));
+        let rejected = [Rejection {
+            subject: moved.groups[0].subject.clone(),
+            message: "refused".into(),
+        }];
+        assert_eq!(applied_counts(&moved, &rejected), (0, 1));
         restore_changes(&mut plan, moved);
         assert_eq!(plan.rows, original.rows);
     }

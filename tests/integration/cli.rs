@@ -89,6 +89,14 @@ fn sync_then_plan_is_empty_and_foreign_records_stay() {
         sync.stdout
             .contains("Applied: 5 created, 1 updated, 1 deleted.")
     );
+    // The log counts what the plan counts (records), and the markers apart.
+    assert!(
+        sync.stderr.contains(
+            "changes applied zone=example.com provider=zonefile records=7 markers=6 rejected=0"
+        ),
+        "{}",
+        sync.both()
+    );
     let plan = zonesync_with("plan", &demo_manifests(), zones.path(), &[]);
     assert_eq!(plan.code, 0, "{}", plan.both());
     assert!(plan.stdout.contains("No changes. DNS is up to date."));
@@ -734,4 +742,48 @@ fn check_config_is_listed_under_the_general_heading() {
         }
         assert_eq!(found, Some("Options:"), "{command}: {}", help.stdout);
     }
+}
+
+/// Flags the binary accepts that the README leaves out on purpose: a provider for trying
+/// things out, not for users.
+const UNDOCUMENTED_FLAGS: &[&str] = &["--inmemory-zone"];
+
+#[test]
+fn every_flag_is_in_the_readme_flag_tables_and_nothing_else_is() {
+    use clap::CommandFactory;
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    // The first cell of every table row that starts with a flag.
+    let mut documented = std::collections::BTreeSet::new();
+    for line in readme.lines().filter(|l| l.starts_with("| `-")) {
+        let cell = line.split('|').nth(1).unwrap();
+        for piece in cell.split('`').filter(|p| p.starts_with("--")) {
+            let flag: String = piece
+                .chars()
+                .skip(2)
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            documented.insert(format!("--{flag}"));
+        }
+    }
+    let mut accepted = std::collections::BTreeSet::new();
+    for command in zonesync::cli::Cli::command().get_subcommands() {
+        for arg in command.get_arguments().filter(|a| !a.is_hide_set()) {
+            if let Some(long) = arg.get_long() {
+                accepted.insert(format!("--{long}"));
+            }
+        }
+    }
+    let missing: Vec<_> = accepted
+        .iter()
+        .filter(|f| !documented.contains(*f) && !UNDOCUMENTED_FLAGS.contains(&f.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in the README's flag tables: {missing:?}"
+    );
+    let unknown: Vec<_> = documented.difference(&accepted).collect();
+    assert!(
+        unknown.is_empty(),
+        "in the README but not accepted: {unknown:?}"
+    );
 }
