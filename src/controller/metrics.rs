@@ -1,26 +1,14 @@
-//! Prometheus metrics, the health endpoints, and a provider wrapper that counts API calls.
-//!
-//! Served on `--metrics-address`: `/metrics` (OpenMetrics text), `/healthz` (the process is
-//! alive) and `/readyz` (watches synced, and for the leader the last sync succeeded recently).
+//! Prometheus metrics: every metric zonesync exports, registered once.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::AtomicU64;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use async_trait::async_trait;
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use zonesync_core::{ApplyReport, ChangeGroup, Endpoint, Provider, ProviderError, Zone};
 
 /// Labels of reconcile counters.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -89,6 +77,10 @@ pub struct Metrics {
     pub indexed_objects: Gauge,
     /// Records held in the zone cache.
     pub cached_records: Gauge,
+    /// Kubernetes Events not published: the queue was full or a rate limit refused them.
+    pub events_dropped: Counter,
+    /// Kubernetes Events published.
+    pub events_published: Counter,
 }
 
 impl Metrics {
@@ -111,6 +103,8 @@ impl Metrics {
             watch_errors: Family::default(),
             indexed_objects: Gauge::default(),
             cached_records: Gauge::default(),
+            events_dropped: Counter::default(),
+            events_published: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -188,6 +182,16 @@ impl Metrics {
             "Records held in the zone cache",
             metrics.cached_records.clone(),
         );
+        registry.register(
+            "events_dropped",
+            "Kubernetes Events not published because of the queue or the rate limits",
+            metrics.events_dropped.clone(),
+        );
+        registry.register(
+            "events_published",
+            "Kubernetes Events published",
+            metrics.events_published.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -219,259 +223,9 @@ impl Default for Metrics {
     }
 }
 
-/// What `/readyz` reports on.
-pub struct Health {
-    synced: AtomicBool,
-    watch_failing: Mutex<Option<String>>,
-    leader: AtomicBool,
-    last_success: Mutex<Option<Instant>>,
-    last_error: Mutex<Option<String>>,
-    held_back: Mutex<Vec<String>>,
-    max_sync_age: Duration,
-}
-
-impl Health {
-    /// Readiness requires a successful sync at most `max_sync_age` ago (for the leader).
-    pub fn new(max_sync_age: Duration) -> Self {
-        Self {
-            synced: AtomicBool::new(false),
-            watch_failing: Mutex::new(None),
-            leader: AtomicBool::new(false),
-            last_success: Mutex::new(None),
-            last_error: Mutex::new(None),
-            held_back: Mutex::new(Vec::new()),
-            max_sync_age,
-        }
-    }
-
-    /// Every watch delivered its initial list.
-    pub fn set_synced(&self, synced: bool) {
-        self.synced.store(synced, Ordering::Relaxed);
-    }
-
-    /// A watch is failing (`Some(reason)`) or healthy again (`None`).
-    pub fn set_watch_failing(&self, reason: Option<String>) {
-        *self.watch_failing.lock().unwrap_or_else(|e| e.into_inner()) = reason;
-    }
-
-    /// Leadership changed.
-    pub fn set_leader(&self, leader: bool) {
-        self.leader.store(leader, Ordering::Relaxed);
-    }
-
-    /// A reconcile succeeded.
-    pub fn record_success(&self) {
-        *self.last_success.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    }
-
-    /// The safety refusals of the last reconcile (shown by `/readyz`, which stays ready: the rest
-    /// of DNS keeps being managed).
-    pub fn set_held_back(&self, refusals: Vec<String>) {
-        *self.held_back.lock().unwrap_or_else(|e| e.into_inner()) = refusals;
-    }
-
-    /// A reconcile failed.
-    pub fn record_failure(&self, error: String) {
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
-    }
-
-    /// `Ok` with a short text when ready, `Err` with the reason when not.
-    pub fn readiness(&self) -> Result<String, String> {
-        if !self.synced.load(Ordering::Relaxed) {
-            return Err("waiting for the initial list of every watched resource".into());
-        }
-        if let Some(reason) = self
-            .watch_failing
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
-            return Err(format!("a watch is failing: {reason}"));
-        }
-        if !self.leader.load(Ordering::Relaxed) {
-            return Ok("ready (standby)".into());
-        }
-        let last = *self.last_success.lock().unwrap_or_else(|e| e.into_inner());
-        let error = self
-            .last_error
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let held = self
-            .held_back
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let note = if held.is_empty() {
-            String::new()
-        } else {
-            format!("; held back: {}", held.join("; "))
-        };
-        match last {
-            Some(at) if at.elapsed() <= self.max_sync_age => Ok(format!("ready{note}")),
-            Some(at) => Err(format!(
-                "last successful sync {}s ago (limit {}s){}",
-                at.elapsed().as_secs(),
-                self.max_sync_age.as_secs(),
-                error
-                    .map(|e| format!("; last error: {e}"))
-                    .unwrap_or_default()
-            )),
-            None => Err(format!(
-                "no successful sync yet{}",
-                error
-                    .map(|e| format!("; last error: {e}"))
-                    .unwrap_or_default()
-            )),
-        }
-    }
-}
-
-#[derive(Clone)]
-struct ServerState {
-    metrics: Arc<Metrics>,
-    health: Arc<Health>,
-}
-
-/// Serves `/metrics`, `/healthz` and `/readyz` until `shutdown` resolves.
-///
-/// Fails when the address cannot be bound.
-pub async fn serve(
-    address: SocketAddr,
-    metrics: Arc<Metrics>,
-    health: Arc<Health>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let listener = tokio::net::TcpListener::bind(address).await?;
-    tracing::info!(address = %listener.local_addr()?, "serving /metrics, /healthz and /readyz");
-    let app = Router::new()
-        .route("/metrics", get(metrics_handler))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz_handler))
-        .with_state(ServerState { metrics, health });
-    Ok(tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(%error, "metrics server stopped");
-        }
-    }))
-}
-
-async fn metrics_handler(State(state): State<ServerState>) -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.encode(),
-    )
-}
-
-async fn readyz_handler(State(state): State<ServerState>) -> impl IntoResponse {
-    match state.health.readiness() {
-        Ok(text) => (StatusCode::OK, format!("{text}\n")),
-        Err(reason) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: {reason}\n"),
-        ),
-    }
-}
-
-/// Wraps a provider to count its calls and failures.
-pub struct InstrumentedProvider {
-    inner: Box<dyn Provider>,
-    metrics: Arc<Metrics>,
-}
-
-impl InstrumentedProvider {
-    /// Counts the calls of `inner` into `metrics`.
-    pub fn new(inner: Box<dyn Provider>, metrics: Arc<Metrics>) -> Self {
-        Self { inner, metrics }
-    }
-
-    fn count<T>(&self, operation: &str, result: &Result<T, ProviderError>) {
-        let labels = ProviderLabels {
-            provider: self.inner.name().to_string(),
-            operation: operation.to_string(),
-        };
-        self.metrics.provider_requests.get_or_create(&labels).inc();
-        if result.is_err() {
-            self.metrics.provider_errors.get_or_create(&labels).inc();
-        }
-    }
-}
-
-#[async_trait]
-impl Provider for InstrumentedProvider {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    async fn zones(&self) -> Result<Vec<Zone>, ProviderError> {
-        let result = self.inner.zones().await;
-        self.count("zones", &result);
-        result
-    }
-
-    async fn records(&self, zone: &Zone) -> Result<Vec<Endpoint>, ProviderError> {
-        let result = self.inner.records(zone).await;
-        self.count("records", &result);
-        result
-    }
-
-    async fn apply(
-        &self,
-        zone: &Zone,
-        groups: &[ChangeGroup],
-    ) -> Result<ApplyReport, ProviderError> {
-        let result = self.inner.apply(zone, groups).await;
-        self.count("apply", &result);
-        if let Ok(report) = &result {
-            self.metrics
-                .provider_rejections
-                .inc_by(report.rejected.len() as u64);
-        }
-        result
-    }
-
-    fn invalidate(&self, zone: &Zone) {
-        self.inner.invalidate(zone);
-    }
-
-    fn default_ttl(&self) -> u32 {
-        self.inner.default_ttl()
-    }
-
-    fn adjust_desired(&self, desired: Vec<Endpoint>) -> Vec<Endpoint> {
-        self.inner.adjust_desired(desired)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn readiness_follows_sync_and_leadership() {
-        let health = Health::new(Duration::from_secs(60));
-        assert!(health.readiness().is_err());
-        health.set_synced(true);
-        assert_eq!(health.readiness().unwrap(), "ready (standby)");
-        health.set_leader(true);
-        assert!(
-            health
-                .readiness()
-                .unwrap_err()
-                .contains("no successful sync yet")
-        );
-        health.record_success();
-        assert_eq!(health.readiness().unwrap(), "ready");
-        health.set_watch_failing(Some("500 from the API server".into()));
-        assert!(health.readiness().unwrap_err().contains("500"));
-    }
 
     #[test]
     fn metrics_render_with_prefix() {

@@ -6,6 +6,8 @@ mod common;
 mod controller;
 mod deploy;
 mod faults;
+mod helm;
 mod kube;
 mod rfc2136;
 mod route53;
+mod workload_checks;
