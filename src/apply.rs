@@ -22,6 +22,17 @@ pub enum ApplyMode {
     Apply,
 }
 
+/// What happened to one row (one change group) of a zone plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowStatus {
+    /// Written.
+    Applied,
+    /// The provider refused the group; its message.
+    Rejected(String),
+    /// The zone's apply failed as a whole (the zone's error says why).
+    Failed,
+}
+
 /// What happened in one zone.
 #[derive(Debug)]
 pub struct ZoneOutcome {
@@ -29,6 +40,9 @@ pub struct ZoneOutcome {
     pub zone: Zone,
     /// Change groups sent.
     pub groups: usize,
+    /// The status of each row of the zone plan, in the plan's order: what reports, Events
+    /// and metrics read.
+    pub rows: Vec<RowStatus>,
     /// Groups the provider refused.
     pub rejected: Vec<Rejection>,
     /// Set when the whole zone's apply failed.
@@ -89,18 +103,41 @@ fn change_groups(zone_plan: &ZonePlan) -> Vec<ChangeGroup<'_>> {
         .collect()
 }
 
-/// Record changes and marker changes in the groups the provider did not reject (one group per
-/// row, as [`change_groups`] builds them): the first figure is the one plans count.
-fn applied_counts(zone_plan: &ZonePlan, rejected: &[Rejection]) -> (usize, usize) {
-    let mut counts = (0, 0);
-    for row in &zone_plan.rows {
-        if rejected.iter().any(|r| r.subject == subject_of(row)) {
-            continue;
-        }
-        counts.0 += row.changes.len();
-        counts.1 += row.markers.len();
-    }
-    counts
+/// Record changes and marker changes of the rows that were applied (one group per row, as
+/// [`change_groups`] builds them): the first figure is the one plans count.
+fn applied_counts(zone_plan: &ZonePlan, rows: &[RowStatus]) -> (usize, usize) {
+    zone_plan
+        .rows
+        .iter()
+        .zip(rows)
+        .filter(|(_, status)| **status == RowStatus::Applied)
+        .fold((0, 0), |(records, markers), (row, _)| {
+            (records + row.changes.len(), markers + row.markers.len())
+        })
+}
+
+/// Each group's status: refused ones by their subject, all of them when the zone failed.
+fn row_statuses(
+    groups: &[ChangeGroup<'_>],
+    rejected: &[Rejection],
+    failed: bool,
+) -> Vec<RowStatus> {
+    let refused: std::collections::HashMap<&RecordKey, &str> = rejected
+        .iter()
+        .map(|r| (&r.subject, r.message.as_str()))
+        .collect();
+    groups
+        .iter()
+        .map(|group| {
+            if failed {
+                RowStatus::Failed
+            } else if let Some(message) = refused.get(&group.subject) {
+                RowStatus::Rejected((*message).to_string())
+            } else {
+                RowStatus::Applied
+            }
+        })
+        .collect()
 }
 
 /// What a row's group is reported under: its first record change, or its name.
@@ -144,14 +181,16 @@ pub async fn apply(
         for rejection in &rejected {
             tracing::warn!(zone = %zone_plan.zone.name, record = %rejection.subject, message = %rejection.message, "provider rejected a change");
         }
+        let rows = row_statuses(groups, &rejected, error.is_some());
         if let Some(error) = &error {
             tracing::error!(zone = %zone_plan.zone.name, error = %ErrorChain(error), "applying changes failed");
         } else {
-            let (records, markers) = applied_counts(zone_plan, &rejected);
+            let (records, markers) = applied_counts(zone_plan, &rows);
             tracing::info!(zone = %zone_plan.zone.name, provider = %provider.name(), records, markers, rejected = rejected.len(), "changes applied");
         }
         outcome.zones.push(ZoneOutcome {
             zone: zone_plan.zone.clone(),
+            rows,
             groups: groups.len(),
             rejected,
             error,
@@ -232,11 +271,46 @@ mod tests {
         assert_eq!(groups[1].changes.len(), 1);
         // The groups borrow the plan's own changes.
         assert!(std::ptr::eq(groups[1].changes[0], &plan.rows[1].markers[0]));
-        assert_eq!(applied_counts(&plan, &[]), (2, 3));
-        let rejected = [Rejection {
-            subject: groups[0].subject.clone(),
-            message: "refused".into(),
-        }];
-        assert_eq!(applied_counts(&plan, &rejected), (0, 1));
+        let applied = [RowStatus::Applied, RowStatus::Applied];
+        assert_eq!(applied_counts(&plan, &applied), (2, 3));
+        let one_refused = [RowStatus::Rejected("refused".into()), RowStatus::Applied];
+        assert_eq!(applied_counts(&plan, &one_refused), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn the_outcome_has_a_status_per_row() {
+        let provider =
+            zonesync_test_support::inmemory::InMemoryProvider::new().with_zone(zone("example.com"));
+        provider.reject_name(name("bad.example.com"));
+        let row = |host: &str| RowPlan {
+            name: name(host),
+            set_identifier: None,
+            changes: vec![Change::Create {
+                record: a(host, ["192.0.2.1"]),
+            }],
+            markers: Vec::new(),
+        };
+        let plan = Plan {
+            zones: vec![ZonePlan {
+                zone: zone("example.com"),
+                rows: vec![row("good.example.com"), row("bad.example.com")],
+                owned: 0,
+            }],
+            ..Plan::default()
+        };
+        let outcome = apply(&provider, &plan, ApplyMode::Apply, |_, _, _| {}).await;
+        let rows = &outcome.zones[0].rows;
+        assert_eq!(rows[0], RowStatus::Applied);
+        assert!(
+            matches!(&rows[1], RowStatus::Rejected(message) if message.contains("bad.example.com")),
+            "{rows:?}"
+        );
+
+        provider.fail_next_applies(1, zonesync_core::ErrorKind::Transient);
+        let outcome = apply(&provider, &plan, ApplyMode::Apply, |_, _, _| {}).await;
+        assert_eq!(
+            outcome.zones[0].rows,
+            [RowStatus::Failed, RowStatus::Failed]
+        );
     }
 }

@@ -182,6 +182,8 @@ pub enum ProviderName {
     /// AWS Route53 (`route53` is accepted too).
     #[value(alias = "route53")]
     Aws,
+    /// Any DNS service with an external-dns webhook provider (--webhook-provider-url), usually a sidecar.
+    Webhook,
 }
 
 /// Log output format.
@@ -252,6 +254,9 @@ pub struct CommonArgs {
     /// Route53 provider flags.
     #[command(flatten)]
     pub aws: zonesync_route53::AwsArgs,
+    /// Webhook provider flags.
+    #[command(flatten)]
+    pub webhook: zonesync_webhook::WebhookArgs,
 
     /// Only manage names in these domains (label-boundary suffix; a leading dot means subdomains only); repeatable.
     #[arg(

@@ -59,6 +59,8 @@ pub enum ProviderConfig {
     Rfc2136(zonesync_rfc2136::Rfc2136Config),
     /// AWS Route53.
     Route53(zonesync_route53::Route53Config),
+    /// An external-dns webhook provider.
+    Webhook(zonesync_webhook::WebhookConfig),
 }
 
 impl ProviderConfig {
@@ -82,6 +84,9 @@ impl ProviderConfig {
             }
             ProviderConfig::Route53(config) => {
                 Box::new(zonesync_route53::Route53Provider::new(config.clone()).await?)
+            }
+            ProviderConfig::Webhook(config) => {
+                Box::new(zonesync_webhook::WebhookProvider::new(config.clone()).await?)
             }
         })
     }
@@ -209,6 +214,9 @@ impl Config {
                 ProviderConfig::Rfc2136(args.rfc2136.validate().map_err(invalid)?)
             }
             ProviderName::Aws => ProviderConfig::Route53(args.aws.validate().map_err(invalid)?),
+            ProviderName::Webhook => {
+                ProviderConfig::Webhook(args.webhook.validate().map_err(invalid)?)
+            }
         };
 
         let registry = Registry::new(RegistryConfig {

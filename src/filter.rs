@@ -189,11 +189,26 @@ pub struct DomainFilterError {
 ///
 /// `example.com` matches `example.com` and every name below it on a label boundary;
 /// `.example.com` matches only names below it. An empty include list matches everything.
+/// A provider that restricts names itself (the webhook provider's negotiated filter) narrows
+/// it further through [`DomainFilter::restrict_to`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DomainFilter {
     include: Vec<DomainPattern>,
     exclude: Vec<DomainPattern>,
+    provider_scope: Option<ProviderScope>,
 }
+
+/// A provider's own name scope, compared by identity.
+#[derive(Clone, Debug)]
+struct ProviderScope(std::sync::Arc<dyn zonesync_core::NameScope>);
+
+impl PartialEq for ProviderScope {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ProviderScope {}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct DomainPattern {
@@ -246,13 +261,30 @@ impl DomainFilter {
             .filter(|d| !d.as_ref().trim().is_empty())
             .map(|d| DomainPattern::parse("--exclude-domains", d.as_ref()))
             .collect::<Result<_, _>>()?;
-        Ok(Self { include, exclude })
+        Ok(Self {
+            include,
+            exclude,
+            provider_scope: None,
+        })
+    }
+
+    /// Narrows the filter to the names the provider lets zonesync manage
+    /// ([`Provider::name_scope`](zonesync_core::Provider::name_scope)); `None` leaves it as is.
+    pub fn restrict_to(&mut self, scope: Option<std::sync::Arc<dyn zonesync_core::NameScope>>) {
+        if let Some(scope) = scope {
+            self.provider_scope = Some(ProviderScope(scope));
+        }
     }
 
     /// True when `name` may be managed.
     pub fn matches(&self, name: &DnsName) -> bool {
         let included = self.include.is_empty() || self.include.iter().any(|p| p.matches(name));
-        included && !self.exclude.iter().any(|p| p.matches(name))
+        included
+            && !self.exclude.iter().any(|p| p.matches(name))
+            && self
+                .provider_scope
+                .as_ref()
+                .is_none_or(|scope| scope.0.contains(name))
     }
 
     /// True when a zone named `zone` may hold names the filter accepts (used to pick zones).

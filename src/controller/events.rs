@@ -25,10 +25,11 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tokio::sync::mpsc;
-use zonesync_core::{Change, RecordKey};
+use zonesync_core::Change;
 
 use super::metrics::Metrics;
 use super::reconcile::ReconcileReport;
+use crate::apply::RowStatus;
 use crate::plan::{ConflictKind, ObjectLookup, ObjectStatus};
 
 /// An Event to publish.
@@ -129,14 +130,11 @@ fn each_event(report: &ReconcileReport, objects: &dyn ObjectLookup) -> Vec<Event
         else {
             continue;
         };
-        let rejected: HashMap<&RecordKey, &str> = zone_outcome
-            .rejected
-            .iter()
-            .map(|r| (&r.subject, r.message.as_str()))
-            .collect();
-        for row in &zone_plan.rows {
-            let subject = row.changes.first().map(Change::key);
-            let refusal = subject.as_ref().and_then(|s| rejected.get(s));
+        for (row, status) in zone_plan.rows.iter().zip(&zone_outcome.rows) {
+            let refusal = match status {
+                RowStatus::Rejected(message) => Some(message),
+                _ => None,
+            };
             for change in &row.changes {
                 let record = change.record();
                 let Some(resource) = record.resource() else {

@@ -74,6 +74,10 @@ impl Provider for InstrumentedProvider {
         self.inner.default_ttl()
     }
 
+    fn name_scope(&self) -> Option<Arc<dyn zonesync_core::NameScope>> {
+        self.inner.name_scope()
+    }
+
     async fn adjust_desired(&self, desired: Vec<Endpoint>) -> Result<Vec<Endpoint>, ProviderError> {
         self.inner.adjust_desired(desired).await
     }

@@ -429,20 +429,11 @@ fn record(
         })
         .inc();
     for zone in &report.outcome.zones {
-        if zone.error.is_some() {
-            continue;
-        }
         let Some(plan) = report.plan.zones.iter().find(|z| z.zone.id == zone.zone.id) else {
             continue;
         };
-        let rejected: std::collections::HashSet<_> =
-            zone.rejected.iter().map(|r| &r.subject).collect();
-        for row in &plan.rows {
-            if row
-                .changes
-                .first()
-                .is_some_and(|c| rejected.contains(&c.key()))
-            {
+        for (row, status) in plan.rows.iter().zip(&zone.rows) {
+            if *status != crate::apply::RowStatus::Applied {
                 continue;
             }
             for change in &row.changes {

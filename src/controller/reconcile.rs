@@ -95,6 +95,7 @@ impl Reconciler {
         mode: ApplyMode,
     ) -> Self {
         options.default_ttl = provider.default_ttl();
+        options.domain_filter.restrict_to(provider.name_scope());
         Self {
             provider,
             registry,

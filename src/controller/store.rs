@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
 use zonesync_core::{
-    ChangeGroup, DnsName, Endpoint, Properties, RecordKey, RecordTable, RecordType, Rejection,
-    Strictness, Targets, Zone, apply_group,
+    ChangeGroup, DnsName, Endpoint, Properties, RecordKey, RecordTable, RecordType, Refused,
+    Rejection, Strictness, Targets, Zone, apply_group,
 };
 
 use crate::registry::Registry;
@@ -201,7 +201,7 @@ impl RecordTable for ZoneStore {
         }
     }
 
-    fn insert(&mut self, record: &Endpoint) -> Result<(), String> {
+    fn insert(&mut self, record: &Endpoint) -> Result<(), Refused> {
         let key = record.key();
         let entry = slot(&mut self.by_name, &key.name);
         entry.retain(|existing| !existing.is(&key));

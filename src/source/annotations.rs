@@ -1,5 +1,6 @@
 //! The annotations both object kinds share: `hostname`, `target`, `ttl`, `set-identifier`,
-//! `controller`, `alias` and the `aws-*` routing keys, under either annotation prefix.
+//! `controller`, `alias`, the `aws-*` routing keys and the `webhook-*` provider-specific keys,
+//! under either annotation prefix.
 
 use std::collections::BTreeMap;
 
@@ -173,6 +174,8 @@ pub fn read_common(
             "alias".to_string()
         } else if let Some(aws) = suffix.strip_prefix("aws-") {
             format!("aws/{aws}")
+        } else if let Some(webhook) = suffix.strip_prefix("webhook-") {
+            format!("webhook/{webhook}")
         } else {
             continue;
         };
@@ -406,9 +409,11 @@ mod tests {
             ("external-dns.alpha.kubernetes.io/aws-weight", "10"),
             ("external-dns.kubernetes.io/set-identifier", "blue"),
             ("external-dns.kubernetes.io/alias", "true"),
+            ("external-dns.kubernetes.io/webhook-proxied", " true "),
         ]);
         let settings = read_common(&resource, &map, &AnnotationPrefixes::default()).unwrap();
         assert_eq!(settings.properties.get("aws/weight").unwrap(), "10");
+        assert_eq!(settings.properties.get("webhook/proxied").unwrap(), "true");
         assert_eq!(settings.properties.get("alias").unwrap(), "true");
         assert_eq!(settings.set_identifier.as_deref(), Some("blue"));
     }

@@ -226,7 +226,14 @@ fn kustomizations_reference_existing_files() {
         }
     }
     assert!(checked >= 9, "checked {checked} kustomizations");
-    for flavour in ["route53", "rfc2136", "route53-cronjob", "rfc2136-cronjob"] {
+    for flavour in [
+        "route53",
+        "rfc2136",
+        "webhook",
+        "route53-cronjob",
+        "rfc2136-cronjob",
+        "webhook-cronjob",
+    ] {
         assert!(
             deploy_dir()
                 .join("overlays")
@@ -462,7 +469,7 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
         "secret",
         "c2VjcmV0LWtleS1mb3ItZXhhbXBsZS1vbmx5LXJlcGxhY2UtbWU=",
     );
-    for component in ["route53", "rfc2136"] {
+    for component in ["route53", "rfc2136", "webhook"] {
         let empty: Vec<String> = env_file(component)
             .into_iter()
             .filter(|(_, value)| value.is_empty())
@@ -553,7 +560,7 @@ fn overlays() -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .collect();
     overlays.sort();
-    assert_eq!(overlays.len(), 4, "{overlays:?}");
+    assert_eq!(overlays.len(), 6, "{overlays:?}");
     overlays
 }
 
@@ -598,7 +605,11 @@ fn only_the_controller_overlays_carry_the_lease_role() {
 fn the_image_is_set_in_one_place_for_every_overlay() {
     let with_images: Vec<PathBuf> = kustomizations()
         .into_iter()
-        .filter(|path| kustomization(path)["images"].is_array())
+        .filter(|path| {
+            kustomization(path)["images"]
+                .as_array()
+                .is_some_and(|images| images.iter().any(|i| i["name"] == "zonesync"))
+        })
         .collect();
     assert_eq!(with_images.len(), 1, "{with_images:?}");
     let images = kustomization(&with_images[0])["images"].clone();
@@ -628,20 +639,31 @@ fn no_example_secret_or_placeholder_identity_is_shipped() {
         !manifests.iter().any(|(_, v)| v["kind"] == "Secret"),
         "secrets are the user's to create"
     );
-    // The TSIG key comes from a file the user creates; git ignores it and none is shipped.
-    let component = deploy_dir().join("components/rfc2136");
-    let generator =
-        kustomization(&component.join("kustomization.yaml"))["secretGenerator"][0].clone();
-    assert_eq!(generator["name"], "zonesync-tsig");
-    let file = generator["files"][0].as_str().unwrap();
-    let file = file.split_once('=').map_or(file, |(_, f)| f);
+    // Secrets (the TSIG key, the webhook provider's credentials) come from files the user
+    // creates; git ignores them and none is shipped.
     let gitignore = std::fs::read_to_string(repo_root().join(".gitignore")).unwrap();
-    assert!(
-        gitignore
-            .lines()
-            .any(|l| l == format!("/deploy/components/rfc2136/{file}")),
-        "{file} must be git-ignored"
-    );
+    let mut generated = Vec::new();
+    for component in ["rfc2136", "webhook"] {
+        let dir = deploy_dir().join("components").join(component);
+        let value = kustomization(&dir.join("kustomization.yaml"));
+        for generator in value["secretGenerator"].as_array().into_iter().flatten() {
+            generated.push(generator["name"].as_str().unwrap().to_string());
+            for key in ["files", "envs"] {
+                for item in generator[key].as_array().into_iter().flatten() {
+                    let item = item.as_str().unwrap();
+                    let file = item.split_once('=').map_or(item, |(_, f)| f);
+                    assert!(
+                        gitignore
+                            .lines()
+                            .any(|l| l == format!("/deploy/components/{component}/{file}")),
+                        "{component}/{file} must be git-ignored"
+                    );
+                    assert!(!dir.join(file).exists(), "{component}/{file} is shipped");
+                }
+            }
+        }
+    }
+    assert_eq!(generated, ["zonesync-tsig", "webhook-provider"]);
     let irsa: Value = serde_saphyr::from_str(
         &std::fs::read_to_string(deploy_dir().join("components/route53/serviceaccount-irsa.yaml"))
             .unwrap(),
@@ -651,7 +673,7 @@ fn no_example_secret_or_placeholder_identity_is_shipped() {
         irsa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
         ""
     );
-    for component in ["route53", "rfc2136"] {
+    for component in ["route53", "rfc2136", "webhook"] {
         for (key, value) in env_file(component) {
             assert!(
                 !value.contains("example.") && !value.contains("my-cluster"),
@@ -683,5 +705,97 @@ fn the_image_build_uses_buildkit_and_a_small_context() {
             ignored.contains(entry),
             "{entry} missing from .dockerignore"
         );
+    }
+}
+
+/// The webhook provider sidecar: a native sidecar (started before zonesync, ended with the
+/// CronJob's pod), hardened like zonesync's own container, probed on its health endpoint, and
+/// serving on the port zonesync's settings point at.
+#[test]
+fn webhook_sidecar_is_hardened_and_probes_its_health_endpoint() {
+    use k8s_openapi::api::core::v1::PodSpec;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    let manifests = manifests();
+    let component = deploy_dir().join("components").join("webhook");
+    let url = env_file("webhook")
+        .into_iter()
+        .find(|(key, _)| key == "ZONESYNC_WEBHOOK_PROVIDER_URL")
+        .map(|(_, value)| value)
+        .unwrap();
+    for (file, kind, pointer, workload) in [
+        (
+            "sidecar.yaml",
+            "Deployment",
+            "/spec/template/spec",
+            Workload::Controller,
+        ),
+        (
+            "sidecar-cronjob.yaml",
+            "CronJob",
+            "/spec/jobTemplate/spec/template/spec",
+            Workload::OneShot,
+        ),
+    ] {
+        let path = component.join(file);
+        let patch: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (_, base) = manifests.iter().find(|(_, v)| v["kind"] == kind).unwrap();
+        let mut merged = base.clone();
+        merge(&mut merged, &patch);
+        let pod: PodSpec =
+            serde_json::from_value(merged.pointer(pointer).unwrap().clone()).unwrap();
+        let origin = path.display().to_string();
+        assert_pod_hardened(&origin, &pod, workload);
+        let sidecars = pod.init_containers.clone().unwrap_or_default();
+        assert_eq!(sidecars.len(), 1, "{origin}");
+        let sidecar = &sidecars[0];
+        assert_eq!(sidecar.name, "webhook-provider");
+        assert_eq!(
+            sidecar.restart_policy.as_deref(),
+            Some("Always"),
+            "{origin}"
+        );
+        let ports = sidecar.ports.clone().unwrap();
+        let port_of = |name: &str| {
+            ports
+                .iter()
+                .find(|p| p.name.as_deref() == Some(name))
+                .map(|p| p.container_port)
+        };
+        assert!(
+            url.ends_with(&format!(":{}", port_of("webhook").unwrap())),
+            "{url} is the sidecar's port"
+        );
+        for probe in [
+            &sidecar.startup_probe,
+            &sidecar.liveness_probe,
+            &sidecar.readiness_probe,
+        ] {
+            let get = probe.as_ref().unwrap().http_get.clone().unwrap();
+            assert_eq!(get.path.as_deref(), Some("/healthz"));
+            let port = match get.port {
+                IntOrString::String(name) => port_of(&name).unwrap(),
+                IntOrString::Int(port) => port,
+            };
+            assert_eq!(
+                port, 8080,
+                "external-dns webhook providers serve health on 8080"
+            );
+        }
+    }
+    for overlay in ["webhook", "webhook-cronjob"] {
+        let value = kustomization(
+            &deploy_dir()
+                .join("overlays")
+                .join(overlay)
+                .join("kustomization.yaml"),
+        );
+        let image = &value["images"][0];
+        assert_eq!(
+            image["name"], "webhook-provider",
+            "{overlay} sets the sidecar image"
+        );
+        assert!(image["newTag"].as_str().is_some_and(|t| t != "latest"));
     }
 }

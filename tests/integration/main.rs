@@ -10,4 +10,5 @@ mod helm;
 mod kube;
 mod rfc2136;
 mod route53;
+mod webhook;
 mod workload_checks;

@@ -17,9 +17,9 @@ pub use change::{
 };
 pub use error::{ErrorChain, ErrorKind, ProviderError};
 pub use name::{DnsName, MAX_LABEL_LEN, MAX_NAME_LEN, NameError};
-pub use provider::{DEFAULT_TTL, Provider};
+pub use provider::{DEFAULT_TTL, NameScope, Provider};
 pub use record::{
     Endpoint, LABEL_OWNER, LABEL_RESOURCE, Labels, Properties, RecordKey, RecordType, Targets,
 };
-pub use table::{RecordTable, Strictness, ZoneRecords, apply_group};
+pub use table::{RecordTable, Refused, Strictness, ZoneRecords, apply_group, keys_at_name};
 pub use zone::{Zone, zones_for};

@@ -191,7 +191,11 @@ fn validate_host_name(name: &str) -> Result<(), NameError> {
 }
 
 impl fmt::Display for DnsName {
+    /// The name without trailing dot; the root (a zone holding every name) as `.`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str(".");
+        }
         f.write_str(&self.0)
     }
 }

@@ -1,14 +1,25 @@
 //! The contract every DNS back end implements.
 
+use std::fmt;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::change::{ApplyReport, ChangeGroup};
 use crate::error::ProviderError;
+use crate::name::DnsName;
 use crate::record::Endpoint;
 use crate::zone::Zone;
 
 /// TTL written for records whose TTL is not configured, unless a provider says otherwise.
 pub const DEFAULT_TTL: u32 = 300;
+
+/// The names a back end itself lets zonesync manage (the webhook protocol's negotiated domain
+/// filter). zonesync never plans a name outside it, on top of `--domain-filter`.
+pub trait NameScope: fmt::Debug + Send + Sync {
+    /// True when zonesync may manage `name`.
+    fn contains(&self, name: &DnsName) -> bool;
+}
 
 /// A DNS back end: lists zones and records, applies changes.
 ///
@@ -50,6 +61,12 @@ pub trait Provider: Send + Sync {
         zone: &Zone,
         groups: &[ChangeGroup<'_>],
     ) -> Result<ApplyReport, ProviderError>;
+
+    /// The names this back end lets zonesync manage, when it restricts them beyond its zones;
+    /// `None` (the default) means every name in its zones.
+    fn name_scope(&self) -> Option<Arc<dyn NameScope>> {
+        None
+    }
 
     /// TTL the provider writes for a record whose TTL is not configured.
     fn default_ttl(&self) -> u32 {

@@ -14,6 +14,40 @@ use crate::change::{Change, ChangeGroup};
 use crate::name::DnsName;
 use crate::record::{Endpoint, Labels, RecordKey, RecordType, Targets};
 
+/// Why a table refused a change group.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// A creation of an RRset that exists.
+    #[error("{0} already exists")]
+    Exists(RecordKey),
+    /// An update or deletion of an RRset that does not exist.
+    #[error("{0} does not exist")]
+    Missing(RecordKey),
+    /// An update or deletion whose `old` values are not what the RRset holds.
+    #[error("{key} holds {holds:?}, not {expected:?}")]
+    Differs {
+        /// The RRset.
+        key: RecordKey,
+        /// What it holds.
+        holds: Vec<String>,
+        /// What the change expected.
+        expected: Vec<String>,
+    },
+    /// A CNAME beside other data at one name (RFC 1034 §3.6.2).
+    #[error("{name} {record_type} cannot coexist with the existing {existing} record")]
+    CnameConflict {
+        /// The name.
+        name: DnsName,
+        /// The type of the record the change writes.
+        record_type: RecordType,
+        /// The type already at the name.
+        existing: RecordType,
+    },
+    /// The table cannot store the record (the message names the record and why).
+    #[error("{0}")]
+    Unstorable(String),
+}
+
 /// A zone's RRsets, keyed by [`RecordKey`], as [`apply_group`] needs to see them.
 pub trait RecordTable {
     /// What the table keeps of one RRset, to put it back when a strict group is rolled back.
@@ -33,9 +67,9 @@ pub trait RecordTable {
 
     /// Stores `record` under its key, replacing what is there.
     ///
-    /// Fails when the table cannot hold the record (a zone file refuses names outside its zone
-    /// and set identifiers); the message names the record.
-    fn insert(&mut self, record: &Endpoint) -> Result<(), String>;
+    /// Fails with [`Refused::Unstorable`] when the table cannot hold the record (a zone file
+    /// refuses names outside its zone and set identifiers).
+    fn insert(&mut self, record: &Endpoint) -> Result<(), Refused>;
 
     /// Removes the RRset `key`, if present.
     fn remove(&mut self, key: &RecordKey);
@@ -60,7 +94,7 @@ pub fn apply_group<T: RecordTable>(
     table: &mut T,
     group: &ChangeGroup<'_>,
     strictness: Strictness,
-) -> Result<(), String> {
+) -> Result<(), Refused> {
     if strictness == Strictness::Patch {
         return group
             .changes
@@ -95,13 +129,13 @@ fn apply_change<T: RecordTable>(
     table: &mut T,
     change: &Change,
     strictness: Strictness,
-) -> Result<(), String> {
+) -> Result<(), Refused> {
     let strict = strictness == Strictness::Strict;
     match change {
         Change::Create { record } => {
             if strict {
                 if table.targets(&record.key()).is_some() {
-                    return Err(format!("{} already exists", record.key()));
+                    return Err(Refused::Exists(record.key()));
                 }
                 check_cname_rules(table, record)?;
             }
@@ -114,7 +148,7 @@ fn apply_change<T: RecordTable>(
             table.remove(&old.key());
             if strict {
                 if new.key() != old.key() && table.targets(&new.key()).is_some() {
-                    return Err(format!("{} already exists", new.key()));
+                    return Err(Refused::Exists(new.key()));
                 }
                 check_cname_rules(table, new)?;
             }
@@ -131,22 +165,21 @@ fn apply_change<T: RecordTable>(
 }
 
 /// The RRset `old` names must hold exactly `old`'s values.
-fn check_current<T: RecordTable>(table: &T, old: &Endpoint) -> Result<(), String> {
+fn check_current<T: RecordTable>(table: &T, old: &Endpoint) -> Result<(), Refused> {
     match table.targets(&old.key()) {
         Some(existing) if *existing == old.targets => Ok(()),
-        Some(existing) => Err(format!(
-            "{} holds {:?}, not {:?}",
-            old.key(),
-            existing.as_slice(),
-            old.targets.as_slice()
-        )),
-        None => Err(format!("{} does not exist", old.key())),
+        Some(existing) => Err(Refused::Differs {
+            key: old.key(),
+            holds: existing.as_slice().to_vec(),
+            expected: old.targets.as_slice().to_vec(),
+        }),
+        None => Err(Refused::Missing(old.key())),
     }
 }
 
 /// A CNAME cannot share its name with any other type (RFC 1034 §3.6.2), nor with another
 /// CNAME of the same set identifier.
-fn check_cname_rules<T: RecordTable>(table: &T, record: &Endpoint) -> Result<(), String> {
+fn check_cname_rules<T: RecordTable>(table: &T, record: &Endpoint) -> Result<(), Refused> {
     let own = record.key();
     for key in table.keys_at(&record.name) {
         let clash = (record.record_type == RecordType::Cname)
@@ -154,13 +187,29 @@ fn check_cname_rules<T: RecordTable>(table: &T, record: &Endpoint) -> Result<(),
             || (record.record_type == RecordType::Cname
                 && key.set_identifier == record.set_identifier);
         if clash && key != own {
-            return Err(format!(
-                "{} {} cannot coexist with the existing {} record",
-                record.name, record.record_type, key.record_type
-            ));
+            return Err(Refused::CnameConflict {
+                name: record.name.clone(),
+                record_type: record.record_type.clone(),
+                existing: key.record_type,
+            });
         }
     }
     Ok(())
+}
+
+/// The keys of every entry at `name` in a map sorted by [`RecordKey`] (name first): the
+/// [`RecordTable::keys_at`] of tables kept in such a map.
+pub fn keys_at_name<V>(map: &BTreeMap<RecordKey, V>, name: &DnsName) -> Vec<RecordKey> {
+    let first_of_name = RecordKey {
+        name: name.clone(),
+        record_type: RecordType::A,
+        set_identifier: None,
+    };
+    map.range(first_of_name..)
+        .map(|(key, _)| key)
+        .take_while(|key| key.name == *name)
+        .cloned()
+        .collect()
 }
 
 /// A plain table of whole records, sorted by key: what a DNS server keeps (labels dropped, TTL
@@ -211,17 +260,7 @@ impl RecordTable for ZoneRecords {
     }
 
     fn keys_at(&self, name: &DnsName) -> Vec<RecordKey> {
-        let first_of_name = RecordKey {
-            name: name.clone(),
-            record_type: RecordType::A,
-            set_identifier: None,
-        };
-        self.records
-            .range(first_of_name..)
-            .map(|(key, _)| key)
-            .take_while(|key| key.name == *name)
-            .cloned()
-            .collect()
+        keys_at_name(&self.records, name)
     }
 
     fn save(&self, key: &RecordKey) -> Option<Endpoint> {
@@ -235,7 +274,7 @@ impl RecordTable for ZoneRecords {
         };
     }
 
-    fn insert(&mut self, record: &Endpoint) -> Result<(), String> {
+    fn insert(&mut self, record: &Endpoint) -> Result<(), Refused> {
         let stored = self.stored(record);
         self.records.insert(record.key(), stored);
         Ok(())
@@ -290,7 +329,7 @@ mod tests {
         ];
         let error = apply_group(&mut zone, &group(&changes[1..]), Strictness::Strict)
             .expect_err("an existing RRset cannot be created");
-        assert!(error.contains("already exists"), "{error}");
+        assert_eq!(error, Refused::Exists(changes[1].key()));
         assert_eq!(zone, before);
         // A stale `old` is refused too.
         let stale = [Change::Delete {
@@ -298,7 +337,8 @@ mod tests {
             reason: DeleteReason::NoLongerDesired,
         }];
         let error = apply_group(&mut zone, &group(&stale), Strictness::Strict).unwrap_err();
-        assert!(error.contains("holds"), "{error}");
+        assert!(matches!(error, Refused::Differs { .. }), "{error}");
+        assert!(error.to_string().contains("holds"), "{error}");
         assert_eq!(zone, before);
         apply_group(&mut zone, &group(&changes[..1]), Strictness::Strict).unwrap();
         assert!(zone.is_empty());
@@ -311,7 +351,7 @@ mod tests {
             record: a("www.example.com", "192.0.2.1"),
         }];
         let error = apply_group(&mut zone, &group(&beside), Strictness::Strict).unwrap_err();
-        assert!(error.contains("cannot coexist"), "{error}");
+        assert!(matches!(error, Refused::CnameConflict { .. }), "{error}");
         let swap = [
             Change::Delete {
                 old: cname("www.example.com", "lb.example.net"),

@@ -8,8 +8,8 @@
 //! master-file data for their type.
 
 use zonesync_core::{
-    ApplyReport, ChangeGroup, DnsName, Endpoint, RecordKey, RecordTable, RecordType, Rejection,
-    Strictness, Targets, apply_group,
+    ApplyReport, ChangeGroup, DnsName, Endpoint, RecordKey, RecordTable, Refused, Rejection,
+    Strictness, Targets, apply_group, keys_at_name,
 };
 
 use crate::contents::{RrSet, ZoneContents};
@@ -28,18 +28,7 @@ impl RecordTable for FileTable<'_> {
     }
 
     fn keys_at(&self, name: &DnsName) -> Vec<RecordKey> {
-        let first_of_name = RecordKey {
-            name: name.clone(),
-            record_type: RecordType::A,
-            set_identifier: None,
-        };
-        self.zone
-            .sets
-            .range(first_of_name..)
-            .map(|(key, _)| key)
-            .take_while(|key| key.name == *name)
-            .cloned()
-            .collect()
+        keys_at_name(&self.zone.sets, name)
     }
 
     fn save(&self, key: &RecordKey) -> Option<RrSet> {
@@ -50,8 +39,8 @@ impl RecordTable for FileTable<'_> {
         self.zone.set(key.clone(), entry);
     }
 
-    fn insert(&mut self, record: &Endpoint) -> Result<(), String> {
-        let set = storable(self.zone, record, self.default_ttl)?;
+    fn insert(&mut self, record: &Endpoint) -> Result<(), Refused> {
+        let set = storable(self.zone, record, self.default_ttl).map_err(Refused::Unstorable)?;
         self.zone.set(record.key(), Some(set));
         Ok(())
     }
@@ -74,11 +63,11 @@ pub(crate) fn apply_groups(
     for group in groups {
         match apply_group(&mut table, group, Strictness::Strict) {
             Ok(()) => applied += 1,
-            Err(message) => {
-                tracing::debug!(zone = %zone_name, subject = %group.subject, %message, "change group rejected");
+            Err(refused) => {
+                tracing::debug!(zone = %zone_name, subject = %group.subject, %refused, "change group rejected");
                 report.rejected.push(Rejection {
                     subject: group.subject.clone(),
-                    message,
+                    message: refused.to_string(),
                 });
             }
         }

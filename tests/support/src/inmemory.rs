@@ -154,10 +154,10 @@ impl Provider for InMemoryProvider {
                 });
                 continue;
             }
-            if let Err(message) = apply_group(records, group, Strictness::Strict) {
+            if let Err(refused) = apply_group(records, group, Strictness::Strict) {
                 report.rejected.push(Rejection {
                     subject: group.subject.clone(),
-                    message,
+                    message: refused.to_string(),
                 });
             }
         }

@@ -7,3 +7,4 @@ pub mod inmemory;
 pub mod kube_api;
 pub mod moto;
 pub mod proxy;
+pub mod webhook;
