@@ -14,6 +14,7 @@ pub mod config;
 pub mod controller;
 pub mod duration;
 pub mod filter;
+pub mod flags;
 pub mod plan;
 pub mod registry;
 pub mod render;

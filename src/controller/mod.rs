@@ -63,7 +63,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         .provider
         .build()
         .await
-        .context("cannot open the provider")?;
+        .context(config.common.provider.flag())?;
     let provider: Arc<dyn Provider> =
         Arc::new(InstrumentedProvider::new(provider, metrics.clone()));
     let shared = Arc::new(Shared {
@@ -377,7 +377,7 @@ async fn reconcile_loop(
                 }
             }
             Err(error) => {
-                let message = crate::apply::error_chain(&error);
+                let message = zonesync_core::ErrorChain(&error).to_string();
                 tracing::error!(error = %message, "cannot read the provider; will retry");
                 shared
                     .metrics
