@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== building zonesync (the first build takes a few minutes)"
 cargo build --quiet --bin zonesync
 zonesync=target/debug/zonesync
 [ -n "${CARGO_TARGET_DIR:-}" ] && zonesync="$CARGO_TARGET_DIR/debug/zonesync"

@@ -7,7 +7,8 @@
 use std::fmt;
 
 use zonesync_core::{
-    ApplyReport, Change, ChangeGroup, Provider, ProviderError, RecordKey, Rejection, Zone,
+    ApplyReport, Change, ChangeGroup, ErrorChain, Provider, ProviderError, RecordKey, Rejection,
+    Zone,
 };
 
 use crate::plan::{Plan, RowPlan, ZonePlan};
@@ -69,7 +70,7 @@ impl fmt::Display for ApplyOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for zone in &self.zones {
             if let Some(error) = &zone.error {
-                write!(f, "zone {}: {}", zone.zone.name, error_chain(error))?;
+                write!(f, "zone {}: {}", zone.zone.name, ErrorChain(error))?;
                 writeln!(f)?;
             }
             for rejection in &zone.rejected {
@@ -82,21 +83,6 @@ impl fmt::Display for ApplyOutcome {
         }
         Ok(())
     }
-}
-
-/// The error with its causes, `: `-separated.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// A zone plan's change groups, one per row, borrowing the plan's changes: the row's record
@@ -115,6 +101,19 @@ fn change_groups(zone_plan: &ZonePlan) -> Vec<ChangeGroup<'_>> {
             }
         })
         .collect()
+}
+
+/// Record changes and marker changes of the rows that were applied (one group per row, as
+/// [`change_groups`] builds them): the first figure is the one plans count.
+fn applied_counts(zone_plan: &ZonePlan, rows: &[RowStatus]) -> (usize, usize) {
+    zone_plan
+        .rows
+        .iter()
+        .zip(rows)
+        .filter(|(_, status)| **status == RowStatus::Applied)
+        .fold((0, 0), |(records, markers), (row, _)| {
+            (records + row.changes.len(), markers + row.markers.len())
+        })
 }
 
 /// Each group's status: refused ones by their subject, all of them when the zone failed.
@@ -182,10 +181,13 @@ pub async fn apply(
         for rejection in &rejected {
             tracing::warn!(zone = %zone_plan.zone.name, record = %rejection.subject, message = %rejection.message, "provider rejected a change");
         }
-        if let Some(error) = &error {
-            tracing::error!(zone = %zone_plan.zone.name, error = %error_chain(error), "applying changes failed");
-        }
         let rows = row_statuses(groups, &rejected, error.is_some());
+        if let Some(error) = &error {
+            tracing::error!(zone = %zone_plan.zone.name, error = %ErrorChain(error), "applying changes failed");
+        } else {
+            let (records, markers) = applied_counts(zone_plan, &rows);
+            tracing::info!(zone = %zone_plan.zone.name, provider = %provider.name(), records, markers, rejected = rejected.len(), "changes applied");
+        }
         outcome.zones.push(ZoneOutcome {
             zone: zone_plan.zone.clone(),
             rows,
@@ -269,6 +271,10 @@ mod tests {
         assert_eq!(groups[1].changes.len(), 1);
         // The groups borrow the plan's own changes.
         assert!(std::ptr::eq(groups[1].changes[0], &plan.rows[1].markers[0]));
+        let applied = [RowStatus::Applied, RowStatus::Applied];
+        assert_eq!(applied_counts(&plan, &applied), (2, 3));
+        let one_refused = [RowStatus::Rejected("refused".into()), RowStatus::Applied];
+        assert_eq!(applied_counts(&plan, &one_refused), (0, 1));
     }
 
     #[tokio::test]

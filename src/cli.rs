@@ -39,6 +39,7 @@ pub enum Command {
 
 /// `zonesync run`.
 #[derive(Debug, Args)]
+#[command(mut_arg("sources", |arg| arg.value_parser(SourceName::parser(SourceName::watches_cluster))))]
 pub struct RunArgs {
     /// Shared flags.
     #[command(flatten)]
@@ -152,6 +153,28 @@ pub enum SourceName {
     Manifest,
 }
 
+impl SourceName {
+    /// Whether `zonesync run` can watch this source (manifest files are read once, by `plan`
+    /// and `sync`).
+    pub fn watches_cluster(self) -> bool {
+        !matches!(self, SourceName::Manifest)
+    }
+
+    /// A `--source` parser that accepts, and lists in `--help`, only the sources `accepts`
+    /// allows: each command offers only what it can read.
+    pub fn parser(
+        accepts: fn(SourceName) -> bool,
+    ) -> impl clap::builder::TypedValueParser<Value = SourceName> {
+        let values = Self::value_variants()
+            .iter()
+            .filter(|source| accepts(**source))
+            .filter_map(ValueEnum::to_possible_value);
+        use clap::builder::TypedValueParser as _;
+        clap::builder::PossibleValuesParser::new(values)
+            .try_map(|name| <Self as ValueEnum>::from_str(&name, false))
+    }
+}
+
 /// DNS back ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ProviderName {
@@ -179,7 +202,7 @@ pub enum LogFormat {
 /// Flags shared by every command.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Source of desired records; repeat for several (ingress, service, manifest).
+    /// Source of desired records; repeatable.
     #[arg(
         long = "source",
         value_enum,
@@ -410,7 +433,7 @@ pub struct CommonArgs {
     pub txt_cache_interval: Option<std::time::Duration>,
 
     /// Validate the flags and environment, print the resulting configuration and exit (0 when valid).
-    #[arg(long, env = "ZONESYNC_CHECK_CONFIG", help_heading = "Logging")]
+    #[arg(long, env = "ZONESYNC_CHECK_CONFIG")]
     pub check_config: bool,
     /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
     #[arg(

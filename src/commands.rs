@@ -6,13 +6,14 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use zonesync_core::Provider;
+use zonesync_core::{ErrorChain, Provider};
 
 use crate::apply::ApplyMode;
 use crate::cli::{Cli, Command, CommonArgs, LogFormat};
 use crate::config::{Config, SourceMode};
 use crate::controller::index::DesiredIndex;
 use crate::controller::reconcile::{Reconciler, Scope};
+use crate::flags::GivenFlags;
 use crate::plan::Plan;
 use crate::render::{self, OutputFormat};
 use crate::source::{SourceSnapshot, manifest};
@@ -26,17 +27,22 @@ pub const EXIT_CHANGES: u8 = 2;
 
 /// Parses the command line, runs the command and returns the process exit status.
 pub fn main() -> ExitCode {
-    use clap::Parser;
+    use clap::{CommandFactory, FromArgMatches};
     // One TLS crypto provider for the whole process (kube, AWS SDK): aws-lc-rs.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // Usage errors exit 1 like every other error: 2 means "changes" for `plan`.
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let mut command = Cli::command();
+    let parsed = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(error) => {
             if let Some(message) = crate::external_dns_flags::explain_parse_error(&error) {
                 eprintln!("error: {message}");
                 return ExitCode::from(EXIT_ERROR);
             }
+            let error = error.format(&mut command);
             let _ = error.print();
             return ExitCode::from(if error.use_stderr() {
                 EXIT_ERROR
@@ -45,6 +51,7 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    let flags = GivenFlags::new(&command, &matches);
     let common = match &cli.command {
         Command::Plan(args) => &args.common,
         Command::Sync(args) => &args.common,
@@ -61,22 +68,34 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(run(cli, &flags));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {}", format_anyhow(&error));
+            eprint!("{}", error_report(&error, &flags));
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
-fn format_anyhow(error: &anyhow::Error) -> String {
-    error
-        .chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
+/// What a failed command prints on stderr: `error: ` and the error with each cause once, then
+/// a note for each flag it names whose value came from an environment variable.
+pub fn error_report(error: &anyhow::Error, flags: &GivenFlags) -> String {
+    let error: &(dyn std::error::Error + 'static) = error.as_ref();
+    let message = ErrorChain(error).to_string();
+    let mut report = format!("error: {message}\n");
+    for note in flags.environment_notes(&message) {
+        report.push_str(&format!("note: {note}\n"));
+    }
+    report
+}
+
+/// `--check-config`: the effective configuration, after it was validated.
+fn print_config(flags: &GivenFlags, format: OutputFormat) {
+    match format {
+        OutputFormat::Json => print!("{}", flags.render_json()),
+        _ => print!("{}", flags.render_text()),
+    }
 }
 
 fn init_logging(args: &CommonArgs) {
@@ -99,7 +118,7 @@ fn init_logging(args: &CommonArgs) {
     };
 }
 
-async fn run(cli: Cli) -> anyhow::Result<u8> {
+async fn run(cli: Cli, flags: &GivenFlags) -> anyhow::Result<u8> {
     let common = match &cli.command {
         Command::Plan(args) => &args.common,
         Command::Sync(args) => &args.common,
@@ -111,12 +130,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         );
     }
     match cli.command {
-        Command::Plan(args) => one_shot(&args.common, args.output, ApplyMode::DryRun).await,
-        Command::Sync(args) => one_shot(&args.common, args.output, ApplyMode::Apply).await,
+        Command::Plan(args) => one_shot(&args.common, args.output, ApplyMode::DryRun, flags).await,
+        Command::Sync(args) => one_shot(&args.common, args.output, ApplyMode::Apply, flags).await,
         Command::Run(args) => {
             let config = crate::config::RunConfig::from_args(&args)?;
             if args.common.check_config {
-                println!("configuration is valid:\n{config:#?}");
+                print_config(flags, OutputFormat::Text);
                 return Ok(EXIT_OK);
             }
             if config.once {
@@ -127,7 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 } else {
                     ApplyMode::Apply
                 };
-                let code = one_shot(&args.common, OutputFormat::Text, mode).await?;
+                let code = one_shot(&args.common, OutputFormat::Text, mode, flags).await?;
                 return Ok(if code == EXIT_CHANGES { EXIT_OK } else { code });
             }
             crate::controller::run(config).await?;
@@ -144,10 +163,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
 ///
 /// Exit status: 0 nothing to do (plan) or success (sync); 2 changes (plan); 1 when the safety
 /// thresholds held changes back or anything failed.
-async fn one_shot(args: &CommonArgs, output: OutputFormat, mode: ApplyMode) -> anyhow::Result<u8> {
+async fn one_shot(
+    args: &CommonArgs,
+    output: OutputFormat,
+    mode: ApplyMode,
+    flags: &GivenFlags,
+) -> anyhow::Result<u8> {
     let config = Config::from_args(args)?;
     if args.check_config {
-        println!("configuration is valid:\n{config:#?}");
+        print_config(flags, output);
         return Ok(EXIT_OK);
     }
     let provider: Arc<dyn Provider> = Arc::from(
@@ -155,7 +179,7 @@ async fn one_shot(args: &CommonArgs, output: OutputFormat, mode: ApplyMode) -> a
             .provider
             .build()
             .await
-            .context("cannot open the provider")?,
+            .context(config.provider.flag())?,
     );
     let index = Mutex::new(read_sources(&config).await?);
     let mut reconciler = Reconciler::new(
@@ -214,7 +238,7 @@ fn print_plan(plan: &Plan, format: OutputFormat) -> anyhow::Result<()> {
 pub async fn read_sources(config: &Config) -> anyhow::Result<DesiredIndex> {
     let snapshot: SourceSnapshot = match &config.source_mode {
         SourceMode::Manifests(paths) => {
-            let objects = manifest::load(paths)?;
+            let objects = manifest::load(paths).context("--manifest")?;
             manifest::snapshot(&objects, &config.source)
         }
         SourceMode::Cluster { kubeconfig } => {

@@ -64,6 +64,14 @@ pub enum ProviderConfig {
 }
 
 impl ProviderConfig {
+    /// The flag that chose what [`build`](Self::build) opens, to name it in its errors.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            ProviderConfig::ZoneFile { .. } => "--zonefile-dir",
+            _ => "--provider",
+        }
+    }
+
     /// Builds the provider. Fails when its resources cannot be opened (missing folder, bad
     /// credentials configuration).
     pub async fn build(&self) -> Result<Box<dyn Provider>, zonesync_core::ProviderError> {

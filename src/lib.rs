@@ -15,6 +15,7 @@ pub mod controller;
 pub mod duration;
 pub mod external_dns_flags;
 pub mod filter;
+pub mod flags;
 pub mod plan;
 pub mod registry;
 pub mod render;

@@ -67,6 +67,7 @@ pub fn spawn(
                     }
                 }
                 Err(error) => {
+                    let error = zonesync_core::ErrorChain(&error);
                     tracing::warn!(lease = %config.name, %error, "lease update failed");
                     // Keep leading only while the last renewal is still valid.
                     let expired =
@@ -87,6 +88,7 @@ pub fn spawn(
             match release(&api, &config).await {
                 Ok(()) => tracing::info!(lease = %config.name, "released the lease"),
                 Err(error) => {
+                    let error = zonesync_core::ErrorChain(&error);
                     tracing::warn!(lease = %config.name, %error, "could not release the lease")
                 }
             }

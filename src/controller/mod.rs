@@ -64,7 +64,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         .provider
         .build()
         .await
-        .context("cannot open the provider")?;
+        .context(config.common.provider.flag())?;
     let provider: Arc<dyn Provider> =
         Arc::new(InstrumentedProvider::new(provider, metrics.clone()));
     let shared = Arc::new(Shared {
@@ -219,6 +219,10 @@ async fn reconcile_loop(
     // Deletions are never applied from a lone first event: they wait for the batch window, so
     // a burst of deletions is judged as a whole by the safety thresholds.
     let mut deletions_wait_until: Option<Instant> = None;
+    // While deletions wait, each new event extends the wait by the window again (a burst of
+    // deletions trickling in from the API server is gathered whole), up to this long in all.
+    let mut deletions_deferred_at: Option<Instant> = None;
+    let longest_deletion_wait = config.debounce * DELETION_WAIT_WINDOWS;
     loop {
         let is_leader = *leader.borrow();
         shared.health.set_leader(is_leader);
@@ -283,7 +287,11 @@ async fn reconcile_loop(
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = leader.changed() => {}
-                _ = shared.dirty.notified() => {}
+                _ = shared.dirty.notified() => {
+                    if let (Some(until), Some(deferred)) = (deletions_wait_until.as_mut(), deletions_deferred_at) {
+                        *until = (Instant::now() + config.debounce).min(deferred + longest_deletion_wait);
+                    }
+                }
                 _ = tokio::time::sleep_until(sleep_until.into()) => {}
             }
             continue;
@@ -306,11 +314,13 @@ async fn reconcile_loop(
             }
         };
         let gathered = deletions_wait_until.take().is_some();
+        deletions_deferred_at = None;
         let result = match planned {
             Err(error) => Err(error),
             Ok(plan) if trigger == Trigger::Event && !gathered && deletes_records(&plan) => {
                 lock(&shared.index).restore_dirty(names, since);
                 deletions_wait_until = Some(Instant::now() + config.debounce);
+                deletions_deferred_at = Some(Instant::now());
                 tracing::debug!(window = ?config.debounce, "deletions planned: gathering events for the batch window first");
                 continue;
             }
@@ -368,7 +378,7 @@ async fn reconcile_loop(
                 }
             }
             Err(error) => {
-                let message = crate::apply::error_chain(&error);
+                let message = zonesync_core::ErrorChain(&error).to_string();
                 tracing::error!(error = %message, "cannot read the provider; will retry");
                 shared
                     .metrics
@@ -387,6 +397,10 @@ async fn reconcile_loop(
         }
     }
 }
+
+/// How many batch windows (`--min-event-sync-interval`) deletions may wait in all while events
+/// keep arriving.
+const DELETION_WAIT_WINDOWS: u32 = 20;
 
 /// True when `plan` deletes records (not only ownership markers).
 fn deletes_records(plan: &crate::plan::Plan) -> bool {

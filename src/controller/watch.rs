@@ -128,6 +128,7 @@ async fn watch_kind<K>(
             Err(error) => {
                 // The watcher retries with backoff. The index keeps its last complete view:
                 // nothing is planned as deleted because a list failed.
+                let error = zonesync_core::ErrorChain(&error);
                 tracing::warn!(resource = kind.as_str(), %error, "watch failed; retrying");
                 shared.metrics.watch_errors.get_or_create(&labels).inc();
                 shared.metrics.watch_synced.get_or_create(&labels).set(0);

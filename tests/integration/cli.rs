@@ -89,6 +89,14 @@ fn sync_then_plan_is_empty_and_foreign_records_stay() {
         sync.stdout
             .contains("Applied: 5 created, 1 updated, 1 deleted.")
     );
+    // The log counts what the plan counts (records), and the markers apart.
+    assert!(
+        sync.stderr.contains(
+            "changes applied zone=example.com provider=zonefile records=7 markers=6 rejected=0"
+        ),
+        "{}",
+        sync.both()
+    );
     let plan = zonesync_with("plan", &demo_manifests(), zones.path(), &[]);
     assert_eq!(plan.code, 0, "{}", plan.both());
     assert!(plan.stdout.contains("No changes. DNS is up to date."));
@@ -516,6 +524,261 @@ fn the_allocator_runs_with_the_options_it_was_built_with() {
     ] {
         assert!(stats.contains(option), "{option} missing from:\n{stats}");
     }
+}
+
+#[test]
+fn errors_print_each_cause_once_and_name_the_flag() {
+    let zones = demo_zones();
+    let missing = repo_root().join("deploy/examples/manifestz");
+    let result = zonesync_with("plan", &missing, zones.path(), &[]);
+    assert_eq!(result.code, 1, "{}", result.both());
+    assert_eq!(
+        result.stderr,
+        format!(
+            "error: --manifest: cannot read {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
+
+    let no_dir = zones.path().join("nonexistent");
+    let result = zonesync_with("plan", &demo_manifests(), &no_dir, &[]);
+    assert_eq!(result.code, 1, "{}", result.both());
+    assert_eq!(
+        result.stderr,
+        format!(
+            "error: --zonefile-dir: {} is not a readable directory: No such file or directory (os error 2)\n",
+            no_dir.display()
+        )
+    );
+
+    // The same value from the environment: the error names the variable that set it.
+    let result = run(zonesync()
+        .args(["plan", "--source", "manifest", "--manifest"])
+        .arg(demo_manifests())
+        .args(["--provider", "zonefile"])
+        .env("ZONESYNC_ZONEFILE_DIR", &no_dir));
+    assert_eq!(result.code, 1, "{}", result.both());
+    assert_eq!(
+        result.stderr,
+        format!(
+            "error: --zonefile-dir: {} is not a readable directory: No such file or directory (os error 2)\n\
+             note: --zonefile-dir was set by the environment variable ZONESYNC_ZONEFILE_DIR\n",
+            no_dir.display()
+        )
+    );
+    let result = run(zonesync()
+        .args(["plan", "--provider", "zonefile", "--zonefile-dir"])
+        .arg(zones.path())
+        .env("ZONESYNC_SOURCE", "manifest")
+        .env("ZONESYNC_POLICY", "yolo"));
+    assert_eq!(
+        result.stderr,
+        "error: --source manifest needs at least one --manifest PATH\n\
+         note: --source was set by the environment variable ZONESYNC_SOURCE\n",
+        "{}",
+        result.both()
+    );
+}
+
+#[test]
+fn check_config_prints_each_flag_its_value_and_origin() {
+    let zones = demo_zones();
+    let secret = "c2VjcmV0LXNlY3JldA==";
+    let check = |output: &str| {
+        run(zonesync()
+            .args(["sync", "--check-config", "--output", output])
+            .args(plan_args(&demo_manifests(), zones.path()))
+            .args(["--rfc2136-tsig-secret", secret])
+            .env("ZONESYNC_TXT_OWNER_ID", "cluster-a"))
+    };
+    let text = check("text");
+    assert_eq!(text.code, 0, "{}", text.both());
+    assert!(
+        text.stdout
+            .starts_with("The configuration is valid. zonesync sync would run with:\n\nOptions\n"),
+        "{}",
+        text.stdout
+    );
+    let line = |flag: &str| {
+        text.stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{flag} ")))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| panic!("{flag} missing from\n{}", text.stdout))
+    };
+    assert_eq!(line("--source"), "--source manifest flag");
+    assert_eq!(
+        line("--txt-owner-id"),
+        "--txt-owner-id cluster-a environment (ZONESYNC_TXT_OWNER_ID)"
+    );
+    assert_eq!(line("--policy"), "--policy sync default");
+    assert_eq!(
+        line("--managed-record-types"),
+        "--managed-record-types A,AAAA,CNAME default"
+    );
+    assert_eq!(
+        line("--rfc2136-tsig-secret"),
+        "--rfc2136-tsig-secret (redacted) flag"
+    );
+    assert!(!text.stdout.contains(secret), "{}", text.stdout);
+    assert!(
+        !text.stdout.contains("--namespace"),
+        "unset flags are left out"
+    );
+    for heading in ["\nSources\n", "\nOwnership\n", "\nSafety\n"] {
+        assert!(
+            text.stdout.contains(heading),
+            "{heading:?} in {}",
+            text.stdout
+        );
+    }
+
+    let json = check("json");
+    assert_eq!(json.code, 0, "{}", json.both());
+    assert!(!json.stdout.contains(secret), "{}", json.stdout);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["valid"], true);
+    assert_eq!(document["command"], "sync");
+    let flags = document["flags"].as_array().unwrap();
+    let flag = |name: &str| flags.iter().find(|f| f["flag"] == name).unwrap().clone();
+    assert_eq!(
+        flag("--txt-owner-id"),
+        serde_json::json!({"flag": "--txt-owner-id", "value": "cluster-a", "origin": "environment",
+            "env": "ZONESYNC_TXT_OWNER_ID", "heading": "Ownership"})
+    );
+    assert_eq!(flag("--source")["value"], serde_json::json!(["manifest"]));
+    assert_eq!(flag("--rfc2136-tsig-secret")["value"], "(redacted)");
+    assert_eq!(flag("--policy")["origin"], "default");
+    // The same flags in both forms.
+    let text_flags: Vec<&str> = text
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let json_flags: Vec<&str> = flags.iter().map(|f| f["flag"].as_str().unwrap()).collect();
+    let mut sorted_text = text_flags.clone();
+    let mut sorted_json = json_flags.clone();
+    sorted_text.sort_unstable();
+    sorted_json.sort_unstable();
+    assert_eq!(sorted_text, sorted_json);
+}
+
+#[test]
+fn invalid_configuration_is_not_printed_as_valid() {
+    let zones = demo_zones();
+    let result = zonesync_with(
+        "plan",
+        &demo_manifests(),
+        zones.path(),
+        &["--check-config", "--policy", "yolo"],
+    );
+    assert_eq!(result.code, 1, "{}", result.both());
+    assert!(result.stdout.is_empty(), "{}", result.both());
+}
+
+/// The sources listed under `--source` in a command's `--help`.
+fn offered_sources(command: &str) -> Vec<String> {
+    let help = run(zonesync().args([command, "--help"]));
+    assert_eq!(help.code, 0, "{}", help.both());
+    let section = help
+        .stdout
+        .split("\n      --source <SOURCES>\n")
+        .nth(1)
+        .and_then(|rest| rest.split("[env: ZONESYNC_SOURCE").next())
+        .unwrap_or_else(|| panic!("no --source in {}", help.stdout));
+    section
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .filter_map(|l| l.split(':').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn each_command_offers_only_the_sources_it_accepts() {
+    assert_eq!(offered_sources("plan"), ["ingress", "service", "manifest"]);
+    assert_eq!(offered_sources("sync"), ["ingress", "service", "manifest"]);
+    let run_sources = offered_sources("run");
+    assert!(
+        !run_sources.contains(&"manifest".to_string()),
+        "{run_sources:?}"
+    );
+    assert!(
+        run_sources.contains(&"ingress".to_string()),
+        "{run_sources:?}"
+    );
+    let refused = run(zonesync().args(["run", "--source", "manifest", "--provider", "zonefile"]));
+    assert_eq!(refused.code, 1, "{}", refused.both());
+    assert!(
+        refused
+            .stderr
+            .contains("invalid value 'manifest' for '--source <SOURCES>'"),
+        "{}",
+        refused.both()
+    );
+    assert!(
+        !refused
+            .stderr
+            .contains("possible values: ingress, service, manifest"),
+        "{}",
+        refused.both()
+    );
+}
+
+#[test]
+fn check_config_is_listed_under_the_general_heading() {
+    for command in ["plan", "sync", "run"] {
+        let help = run(zonesync().args([command, "--help"]));
+        let mut heading = "";
+        let mut found = None;
+        for line in help.stdout.lines() {
+            if !line.starts_with(' ') && line.ends_with(':') {
+                heading = line;
+            }
+            if line.trim_start().starts_with("--check-config") {
+                found = Some(heading);
+            }
+        }
+        assert_eq!(found, Some("Options:"), "{command}: {}", help.stdout);
+    }
+}
+
+#[test]
+fn every_flag_is_in_the_readme_flag_tables_and_nothing_else_is() {
+    use clap::CommandFactory;
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    // The first cell of every table row that starts with a flag.
+    let mut documented = std::collections::BTreeSet::new();
+    for line in readme.lines().filter(|l| l.starts_with("| `-")) {
+        let cell = line.split('|').nth(1).unwrap();
+        for piece in cell.split('`').filter(|p| p.starts_with("--")) {
+            let flag: String = piece
+                .chars()
+                .skip(2)
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            documented.insert(format!("--{flag}"));
+        }
+    }
+    let mut accepted = std::collections::BTreeSet::new();
+    for command in zonesync::cli::Cli::command().get_subcommands() {
+        for arg in command.get_arguments().filter(|a| !a.is_hide_set()) {
+            if let Some(long) = arg.get_long() {
+                accepted.insert(format!("--{long}"));
+            }
+        }
+    }
+    let missing: Vec<_> = accepted.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "not in the README's flag tables: {missing:?}"
+    );
+    let unknown: Vec<_> = documented.difference(&accepted).collect();
+    assert!(
+        unknown.is_empty(),
+        "in the README but not accepted: {unknown:?}"
+    );
 }
 
 /// The demo's plan in each output format, byte for byte, against the files in

@@ -163,7 +163,7 @@ fn collect(dir: &Path, found: &mut Vec<(PathBuf, Value)>) {
 #[test]
 fn every_manifest_parses_into_its_type() {
     let manifests = manifests();
-    assert!(manifests.len() >= 10, "found {}", manifests.len());
+    assert!(manifests.len() >= 9, "found {}", manifests.len());
     for (path, value) in &manifests {
         let kind = value["kind"].as_str().unwrap_or_default();
         match kind {
@@ -205,7 +205,7 @@ fn kustomizations_reference_existing_files() {
                 }
             }
             assert!(
-                !references.is_empty(),
+                !references.is_empty() || value["images"].is_array(),
                 "{} references nothing",
                 path.display()
             );
@@ -456,6 +456,13 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
     let sync_args = container_at(cronjob, "/spec/jobTemplate/spec/template/spec/containers/0")
         .args
         .unwrap();
+    // The required settings a user fills in; shipped empty so that an unedited overlay fails.
+    let filled_in = |key: &str| match key {
+        "ZONESYNC_RFC2136_HOST" => "ns1.example.org",
+        "ZONESYNC_RFC2136_ZONE" => "example.org",
+        "ZONESYNC_TXT_OWNER_ID" => "cluster-a",
+        other => panic!("{other} is shipped empty; give it a value here"),
+    };
     let secret_dir = tempfile::tempdir().unwrap();
     let secret_file = write(
         secret_dir.path(),
@@ -463,7 +470,21 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
         "c2VjcmV0LWtleS1mb3ItZXhhbXBsZS1vbmx5LXJlcGxhY2UtbWU=",
     );
     for component in ["route53", "rfc2136", "webhook"] {
-        for args in [&run_args, &sync_args] {
+        let empty: Vec<String> = env_file(component)
+            .into_iter()
+            .filter(|(_, value)| value.is_empty())
+            .map(|(key, _)| key)
+            .collect();
+        assert!(
+            empty.contains(&"ZONESYNC_TXT_OWNER_ID".to_string()),
+            "{component}: the owner id must be the user's own: {empty:?}"
+        );
+        for (args, edited) in [
+            (&run_args, false),
+            (&sync_args, false),
+            (&run_args, true),
+            (&sync_args, true),
+        ] {
             let mut command = zonesync();
             command.args(args.iter()).arg("--check-config");
             for (key, value) in env_file(component) {
@@ -471,6 +492,8 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
                 let value = if key == "ZONESYNC_RFC2136_TSIG_SECRET_FILE" {
                     assert_eq!(value, "/etc/zonesync/tsig/secret");
                     secret_file.display().to_string()
+                } else if value.is_empty() && edited {
+                    filled_in(&key).to_string()
                 } else {
                     value
                 };
@@ -480,6 +503,18 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
                 .env("POD_NAME", "zonesync-abc")
                 .env("POD_NAMESPACE", "zonesync");
             let result = run(&mut command);
+            if !edited {
+                // As shipped: zonesync refuses to start and names a variable left empty.
+                assert_eq!(result.code, 1, "{component} {args:?}: {}", result.both());
+                assert!(
+                    empty.iter().any(|key| result
+                        .stderr
+                        .contains(&format!("set by the environment variable {key}\n"))),
+                    "{component} {args:?}: {}",
+                    result.both()
+                );
+                continue;
+            }
             assert_eq!(result.code, 0, "{component} {args:?}: {}", result.both());
             assert!(result.stdout.contains("configuration is valid"));
             assert!(
@@ -489,6 +524,187 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
                 "the TSIG secret must not be printed"
             );
         }
+    }
+}
+
+/// Everything `kubectl apply -k dir` creates from files (generators aside), and the
+/// kustomizations it reads, following `resources` and `components`.
+fn overlay(dir: &Path) -> (Vec<(PathBuf, Value)>, Vec<PathBuf>) {
+    let mut documents = Vec::new();
+    let mut kustomizations = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let path = dir.join("kustomization.yaml").canonicalize().unwrap();
+        let value = kustomization(&path);
+        kustomizations.push(path);
+        for key in ["resources", "components"] {
+            for item in value[key].as_array().into_iter().flatten() {
+                let target = dir.join(item.as_str().unwrap());
+                if target.is_dir() {
+                    stack.push(target);
+                } else {
+                    let text = std::fs::read_to_string(&target).unwrap();
+                    for document in serde_saphyr::from_multiple::<Value>(&text).unwrap() {
+                        documents.push((target.clone(), document));
+                    }
+                }
+            }
+        }
+    }
+    (documents, kustomizations)
+}
+
+fn overlays() -> Vec<PathBuf> {
+    let mut overlays: Vec<PathBuf> = std::fs::read_dir(deploy_dir().join("overlays"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    overlays.sort();
+    assert_eq!(overlays.len(), 6, "{overlays:?}");
+    overlays
+}
+
+#[test]
+fn only_the_controller_overlays_carry_the_lease_role() {
+    for dir in overlays() {
+        let (documents, _) = overlay(&dir);
+        let kinds: BTreeSet<&str> = documents
+            .iter()
+            .filter_map(|(_, v)| v["kind"].as_str())
+            .collect();
+        let is_cronjob = kinds.contains("CronJob");
+        assert_ne!(
+            is_cronjob,
+            kinds.contains("Deployment"),
+            "{}",
+            dir.display()
+        );
+        let lease_rules = documents
+            .iter()
+            .filter(|(_, v)| v["kind"] == "Role")
+            .flat_map(|(_, v)| v["rules"].as_array().cloned().unwrap_or_default())
+            .filter(|rule| {
+                rule["resources"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&"leases".into())
+            })
+            .count();
+        let bindings = kinds.contains("RoleBinding");
+        if is_cronjob {
+            // One `zonesync sync` at a time: it never elects a leader.
+            assert_eq!((lease_rules, bindings), (0, false), "{}", dir.display());
+        } else {
+            assert_eq!((lease_rules, bindings), (1, true), "{}", dir.display());
+        }
+        assert!(kinds.contains("ClusterRole"), "{}", dir.display());
+    }
+}
+
+#[test]
+fn the_image_is_set_in_one_place_for_every_overlay() {
+    let with_images: Vec<PathBuf> = kustomizations()
+        .into_iter()
+        .filter(|path| {
+            kustomization(path)["images"]
+                .as_array()
+                .is_some_and(|images| images.iter().any(|i| i["name"] == "zonesync"))
+        })
+        .collect();
+    assert_eq!(with_images.len(), 1, "{with_images:?}");
+    let images = kustomization(&with_images[0])["images"].clone();
+    assert_eq!(images[0]["name"], "zonesync", "the name the workloads use");
+    // Unedited, the image cannot be pulled from anywhere (RFC 6761 reserves `.invalid`).
+    assert!(
+        images[0]["newName"]
+            .as_str()
+            .unwrap()
+            .starts_with("registry.invalid/"),
+        "{images}"
+    );
+    for dir in overlays() {
+        let (_, read) = overlay(&dir);
+        assert!(
+            read.contains(&with_images[0].canonicalize().unwrap()),
+            "{} misses the image",
+            dir.display()
+        );
+    }
+}
+
+#[test]
+fn no_example_secret_or_placeholder_identity_is_shipped() {
+    let manifests = manifests();
+    assert!(
+        !manifests.iter().any(|(_, v)| v["kind"] == "Secret"),
+        "secrets are the user's to create"
+    );
+    // Secrets (the TSIG key, the webhook provider's credentials) come from files the user
+    // creates; git ignores them and none is shipped.
+    let gitignore = std::fs::read_to_string(repo_root().join(".gitignore")).unwrap();
+    let mut generated = Vec::new();
+    for component in ["rfc2136", "webhook"] {
+        let dir = deploy_dir().join("components").join(component);
+        let value = kustomization(&dir.join("kustomization.yaml"));
+        for generator in value["secretGenerator"].as_array().into_iter().flatten() {
+            generated.push(generator["name"].as_str().unwrap().to_string());
+            for key in ["files", "envs"] {
+                for item in generator[key].as_array().into_iter().flatten() {
+                    let item = item.as_str().unwrap();
+                    let file = item.split_once('=').map_or(item, |(_, f)| f);
+                    assert!(
+                        gitignore
+                            .lines()
+                            .any(|l| l == format!("/deploy/components/{component}/{file}")),
+                        "{component}/{file} must be git-ignored"
+                    );
+                    assert!(!dir.join(file).exists(), "{component}/{file} is shipped");
+                }
+            }
+        }
+    }
+    assert_eq!(generated, ["zonesync-tsig", "webhook-provider"]);
+    let irsa: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(deploy_dir().join("components/route53/serviceaccount-irsa.yaml"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        irsa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        ""
+    );
+    for component in ["route53", "rfc2136", "webhook"] {
+        for (key, value) in env_file(component) {
+            assert!(
+                !value.contains("example.") && !value.contains("my-cluster"),
+                "{component}: {key}={value} is an example value"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_image_build_uses_buildkit_and_a_small_context() {
+    let dockerfile = std::fs::read_to_string(deploy_dir().join("Dockerfile")).unwrap();
+    // A parser directive only counts on the very first line.
+    assert_eq!(
+        dockerfile.lines().next(),
+        Some("# syntax=docker/dockerfile:1")
+    );
+    assert!(
+        dockerfile.contains("RUN --mount=type=cache"),
+        "needs BuildKit"
+    );
+    let ignored = std::fs::read_to_string(repo_root().join(".dockerignore")).unwrap();
+    let ignored: BTreeSet<&str> = ignored
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    for entry in ["target/", "fuzz/target/", ".venv-peers/", ".git/"] {
+        assert!(
+            ignored.contains(entry),
+            "{entry} missing from .dockerignore"
+        );
     }
 }
 

@@ -93,3 +93,72 @@ impl ProviderError {
         self.kind == ErrorKind::Transient
     }
 }
+
+/// An error and its causes as one line, `: `-separated, each cause printed once: a cause whose
+/// text the line already holds (an error that repeats its source in its own message, a wrapper
+/// whose message is its source's) is left out.
+///
+/// This is how every error reaches an operator: command-line errors, logs, apply outcomes and
+/// provider messages that fold their causes in.
+#[derive(Clone, Copy)]
+pub struct ErrorChain<'a>(pub &'a (dyn StdError + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = self.0.to_string();
+        let mut source = self.0.source();
+        // Bounded: chains are short, but a cyclic one must not hang the caller.
+        for _ in 0..32 {
+            let Some(cause) = source else { break };
+            let cause_text = cause.to_string();
+            if !cause_text.is_empty() && !text.contains(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            source = cause.source();
+        }
+        f.write_str(&text)
+    }
+}
+
+impl fmt::Debug for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Like `cannot read PATH: {source}` with `#[source]`: the cause is in the message already.
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read deploy/x: {source}")]
+    struct Repeating {
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let repeating = Repeating { source: io() };
+        assert_eq!(
+            ErrorChain(&repeating).to_string(),
+            "cannot read deploy/x: No such file"
+        );
+        // A provider error whose message folds in its causes, with the same error as source.
+        let provider = ProviderError::config(ErrorChain(&repeating).to_string())
+            .with_source(Repeating { source: io() });
+        assert_eq!(
+            ErrorChain(&provider).to_string(),
+            "cannot read deploy/x: No such file"
+        );
+        // Causes that add something are kept, in order.
+        let wrapped = ProviderError::transient("zone example.com").with_source(io());
+        assert_eq!(
+            ErrorChain(&wrapped).to_string(),
+            "zone example.com: No such file"
+        );
+    }
+}

@@ -15,7 +15,7 @@ pub use change::{
     ApplyReport, Change, ChangeGroup, DeleteReason, Rejection, UpdateField, differences,
     differences_to,
 };
-pub use error::{ErrorKind, ProviderError};
+pub use error::{ErrorChain, ErrorKind, ProviderError};
 pub use name::{DnsName, MAX_LABEL_LEN, MAX_NAME_LEN, NameError};
 pub use provider::{DEFAULT_TTL, NameScope, Provider};
 pub use record::{

@@ -96,7 +96,7 @@ impl Route53Error {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let detail = display_chain(error);
+        let detail = zonesync_core::ErrorChain(error).to_string();
         match error {
             SdkError::ServiceError(_) | SdkError::ResponseError(_) => {
                 let status = error
@@ -237,24 +237,6 @@ impl Route53Error {
             Self::NoSuchZone { .. } => ErrorKind::Config,
         }
     }
-}
-
-/// The error and its causes, `: `-separated, without repeats (the SDK's own context printer
-/// appends a Debug dump that is too noisy for operators).
-fn display_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    // Bounded: error chains are short, but a cyclic one must not hang us.
-    for _ in 0..16 {
-        let Some(cause) = source else { break };
-        let cause_text = cause.to_string();
-        if !cause_text.is_empty() && !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 impl From<Route53Error> for ProviderError {

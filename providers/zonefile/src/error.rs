@@ -1,12 +1,10 @@
 //! What can go wrong with a folder of zone files, and how each failure maps onto the
 //! [`ProviderError`] classes callers retry on.
 
-use std::error::Error as StdError;
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use zonesync_core::{DnsName, ErrorKind, ProviderError};
+use zonesync_core::{DnsName, ErrorChain, ErrorKind, ProviderError};
 
 /// A failure of the zone-file provider.
 ///
@@ -137,24 +135,9 @@ fn io_kind(error: &io::Error) -> ErrorKind {
     }
 }
 
-/// The error's text followed by the text of each cause, for operators who only see the message.
-struct WithCauses<'a>(&'a (dyn StdError + 'static));
-
-impl fmt::Display for WithCauses<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut cause = self.0.source();
-        while let Some(error) = cause {
-            write!(f, ": {error}")?;
-            cause = error.source();
-        }
-        Ok(())
-    }
-}
-
 impl From<ZoneFileError> for ProviderError {
     fn from(error: ZoneFileError) -> Self {
-        let message = WithCauses(&error).to_string();
+        let message = ErrorChain(&error).to_string();
         ProviderError::new(error.kind(), message).with_source(error)
     }
 }
