@@ -161,7 +161,7 @@ fn print_plan(plan: &Plan, format: OutputFormat) -> anyhow::Result<()> {
 pub async fn read_sources(config: &Config) -> anyhow::Result<SourceSnapshot> {
     match &config.source_mode {
         SourceMode::Manifests(paths) => {
-            let objects = manifest::load(paths)?;
+            let objects = manifest::load(paths, &config.source.crd)?;
             Ok(manifest::snapshot(&objects, &config.source))
         }
         SourceMode::Cluster { kubeconfig } => {

@@ -45,7 +45,7 @@ impl Entry {
     }
 
     fn is_targetless(&self) -> bool {
-        self.claim.as_ref().is_some_and(|c| c.targets.is_empty())
+        self.claim.as_ref().is_some_and(Claim::is_targetless)
     }
 
     fn names(&self) -> impl Iterator<Item = &DnsName> {
