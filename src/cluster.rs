@@ -351,8 +351,13 @@ pub fn convert_dnsendpoint(object: DynamicObject, config: &SourceConfig) -> Obje
 }
 
 /// Lists the Gateways (and, when a listener needs them, Namespaces) routes resolve against.
-async fn list_gateways(client: &Client, config: &SourceConfig) -> Result<GatewaySet, KubeError> {
+async fn list_gateways(
+    client: &Client,
+    config: &SourceConfig,
+    kinds: &[RouteKind],
+) -> Result<GatewaySet, KubeError> {
     let api = gateways(client, config);
+    let sources: Vec<&str> = kinds.iter().map(|k| k.source_name()).collect();
     let objects = list_pages(&api, gateway_list_params(config), "gateways")
         .await
         .map_err(|e| {
@@ -361,7 +366,7 @@ async fn list_gateways(client: &Client, config: &SourceConfig) -> Result<Gateway
                 "gateway.networking.k8s.io/v1",
                 "Gateway",
                 "gateways",
-                "gateway-*",
+                &sources.join(", --source "),
             )
         })?;
     let mut set = GatewaySet::new();
@@ -441,7 +446,7 @@ pub async fn list_snapshot(
         .filter_map(|k| k.route_kind())
         .collect();
     if !route_kinds.is_empty() {
-        let gateways = list_gateways(client, config).await?;
+        let gateways = list_gateways(client, config, &route_kinds).await?;
         for kind in route_kinds {
             for route in list_route_kind(client, config, kind).await? {
                 snapshot.push(gateway::convert(&route, kind, &gateways, config));

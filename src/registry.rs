@@ -22,15 +22,19 @@ type FastState = foldhash::fast::RandomState;
 const HERITAGE: &str = "external-dns";
 const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
 
-/// Record types whose marker names carry a type token that can be read back, in external-dns's
-/// order.
-const TYPED_MARKER_TYPES: [RecordType; 6] = [
+/// Record types whose marker names carry a type token that can be read back: external-dns's
+/// (in its order), then the other types a DNSEndpoint can ask for, so their records (`txt-`,
+/// `caa-`, `ptr-` markers) are owned and can be updated and deleted.
+const TYPED_MARKER_TYPES: [RecordType; 9] = [
     RecordType::A,
     RecordType::Aaaa,
     RecordType::Cname,
     RecordType::Ns,
     RecordType::Mx,
     RecordType::Srv,
+    RecordType::Txt,
+    RecordType::Caa,
+    RecordType::Ptr,
 ];
 
 /// Invalid registry settings.

@@ -576,6 +576,224 @@ fn gateway_targets(
     targets
 }
 
+/// A route's identity within its kind: kind, namespace, name.
+pub type RouteKey = (RouteKind, String, String);
+
+/// Routes, Gateways and namespace labels as the watches deliver them, and which routes' claims
+/// must be recomputed. Pure and synchronous; the controller's watches feed it and publish what
+/// [`RouteTable::drain`] returns into the desired-state index.
+///
+/// Nothing is published until the Gateways (and, when a listener admits routes by namespace
+/// labels, the Namespaces) are listed: a route resolved against a half-known set of Gateways
+/// would look like it lost its names.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    gateways: GatewaySet,
+    routes: HashMap<RouteKey, Route>,
+    /// Routes by the Gateways they name, so a Gateway change recomputes only those.
+    attached: HashMap<GatewayName, BTreeSet<RouteKey>>,
+    gateways_listed: bool,
+    namespaces_listed: bool,
+    routes_listed: BTreeSet<RouteKind>,
+    /// Kinds to publish whole.
+    full: BTreeSet<RouteKind>,
+    /// Routes to publish one by one.
+    dirty: BTreeSet<RouteKey>,
+}
+
+/// What to publish into the desired-state index.
+#[derive(Debug, Default)]
+pub struct RoutePublish {
+    /// Kinds whose every route was recomputed (a completed list): replace them whole.
+    pub replace: Vec<(ResourceKind, Vec<ObjectOutcome>)>,
+    /// Single routes recomputed.
+    pub upsert: Vec<ObjectOutcome>,
+}
+
+impl RoutePublish {
+    /// True when there is nothing to publish.
+    pub fn is_empty(&self) -> bool {
+        self.replace.is_empty() && self.upsert.is_empty()
+    }
+}
+
+impl RouteTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn key(kind: RouteKind, route: &Route) -> RouteKey {
+        (
+            kind,
+            route
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            route.metadata.name.clone().unwrap_or_default(),
+        )
+    }
+
+    fn link(&mut self, key: &RouteKey, route: &Route) {
+        for gateway in attached_gateways(route) {
+            self.attached.entry(gateway).or_default().insert(key.clone());
+        }
+    }
+
+    fn unlink(&mut self, key: &RouteKey) {
+        if let Some(route) = self.routes.get(key) {
+            for gateway in attached_gateways(route) {
+                if let Some(routes) = self.attached.get_mut(&gateway) {
+                    routes.remove(key);
+                    if routes.is_empty() {
+                        self.attached.remove(&gateway);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A completed list of `kind`'s routes.
+    pub fn routes_listed(&mut self, kind: RouteKind, routes: Vec<Route>) {
+        let stale: Vec<RouteKey> = self
+            .routes
+            .keys()
+            .filter(|k| k.0 == kind)
+            .cloned()
+            .collect();
+        for key in stale {
+            self.unlink(&key);
+            self.routes.remove(&key);
+        }
+        for route in routes {
+            self.insert_route(kind, route);
+        }
+        self.routes_listed.insert(kind);
+        self.full.insert(kind);
+    }
+
+    fn insert_route(&mut self, kind: RouteKind, mut route: Route) -> RouteKey {
+        slim_metadata(&mut route.metadata);
+        let key = Self::key(kind, &route);
+        self.unlink(&key);
+        self.link(&key, &route);
+        self.routes.insert(key.clone(), route);
+        key
+    }
+
+    /// A route was added or changed.
+    pub fn route_applied(&mut self, kind: RouteKind, route: Route) {
+        let key = self.insert_route(kind, route);
+        self.dirty.insert(key);
+    }
+
+    /// A route was deleted; returns its `kind/namespace/name` for removal from the index.
+    pub fn route_deleted(&mut self, kind: RouteKind, route: &Route) -> String {
+        let key = Self::key(kind, route);
+        self.unlink(&key);
+        self.routes.remove(&key);
+        self.dirty.remove(&key);
+        format!("{}/{}/{}", kind.resource_kind().as_str(), key.1, key.2)
+    }
+
+    /// A completed list of Gateways.
+    pub fn gateways_listed(&mut self, gateways: Vec<GatewayObject>, config: &SourceConfig) {
+        self.gateways.replace_gateways(gateways, config);
+        self.gateways_listed = true;
+        self.full.extend(self.routes_listed.iter().copied());
+    }
+
+    /// A Gateway was added or changed.
+    pub fn gateway_applied(&mut self, gateway: GatewayObject, config: &SourceConfig) {
+        let name = self.gateways.upsert(gateway, config);
+        self.touch_gateway(&name);
+    }
+
+    /// A Gateway was deleted.
+    pub fn gateway_deleted(&mut self, gateway: &GatewayObject) {
+        let name = gateway_name(&gateway.0);
+        self.gateways.remove(&name);
+        self.touch_gateway(&name);
+    }
+
+    fn touch_gateway(&mut self, name: &GatewayName) {
+        if let Some(routes) = self.attached.get(name) {
+            self.dirty.extend(routes.iter().cloned());
+        }
+    }
+
+    /// A completed list of namespaces.
+    pub fn namespaces_listed(&mut self, namespaces: HashMap<String, BTreeMap<String, String>>) {
+        self.gateways.replace_namespaces(namespaces);
+        self.namespaces_listed = true;
+        self.full.extend(self.routes_listed.iter().copied());
+    }
+
+    /// A namespace was added, relabelled or deleted (`labels` = `None`).
+    pub fn namespace_changed(&mut self, name: &str, labels: Option<BTreeMap<String, String>>) {
+        match labels {
+            Some(labels) => self.gateways.set_namespace(name.to_string(), labels),
+            None => self.gateways.remove_namespace(name),
+        }
+        let routes = self.routes.keys().filter(|k| k.1 == name).cloned();
+        self.dirty.extend(routes.collect::<Vec<_>>());
+    }
+
+    /// True when some listener admits routes by namespace labels, so Namespaces must be watched.
+    pub fn needs_namespaces(&self) -> bool {
+        self.gateways.needs_namespaces()
+    }
+
+    /// True when routes can be resolved: Gateways listed, and Namespaces too if needed.
+    pub fn is_ready(&self) -> bool {
+        self.gateways_listed && (self.namespaces_listed || !self.needs_namespaces())
+    }
+
+    /// Takes what must be published, recomputed against the current Gateways; nothing while
+    /// the table is not ready (it is kept until then).
+    pub fn drain(&mut self, config: &SourceConfig) -> RoutePublish {
+        let mut publish = RoutePublish::default();
+        if !self.is_ready() {
+            return publish;
+        }
+        let full: BTreeSet<RouteKind> = std::mem::take(&mut self.full)
+            .into_iter()
+            .filter(|k| self.routes_listed.contains(k))
+            .collect();
+        for kind in &full {
+            let outcomes = self
+                .routes
+                .iter()
+                .filter(|(key, _)| key.0 == *kind)
+                .map(|(_, route)| convert(route, *kind, &self.gateways, config))
+                .collect();
+            publish.replace.push((kind.resource_kind(), outcomes));
+        }
+        for key in std::mem::take(&mut self.dirty) {
+            if full.contains(&key.0) || !self.routes_listed.contains(&key.0) {
+                continue;
+            }
+            if let Some(route) = self.routes.get(&key) {
+                publish
+                    .upsert
+                    .push(convert(route, key.0, &self.gateways, config));
+            }
+        }
+        publish
+    }
+
+    /// Number of routes held.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// True when no route is held.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+}
+
 #[cfg(test)]
 #[path = "gateway_tests.rs"]
 mod tests;

@@ -686,3 +686,105 @@ fn needs_namespaces_only_for_selector_listeners() {
     );
     assert!(set.needs_namespaces());
 }
+
+fn gateway_object(value: Value) -> GatewayObject {
+    serde_json::from_value(value).unwrap()
+}
+
+fn route_object(value: Value) -> Route {
+    serde_json::from_value(value).unwrap()
+}
+
+fn named(mut value: Value, name: &str) -> Value {
+    value["metadata"]["name"] = json!(name);
+    value
+}
+
+#[test]
+fn route_table_publishes_only_once_gateways_are_listed() {
+    let config = SourceConfig::default();
+    let mut table = RouteTable::new();
+    table.routes_listed(
+        RouteKind::Http,
+        vec![route_object(route(&["www.example.com"], &["gw"]))],
+    );
+    assert!(table.drain(&config).is_empty(), "no Gateways yet: nothing");
+    table.gateways_listed(vec![gateway_object(http_gateway("gw", "", "192.0.2.1"))], &config);
+    let publish = table.drain(&config);
+    assert_eq!(publish.replace.len(), 1);
+    let (kind, outcomes) = &publish.replace[0];
+    assert_eq!(*kind, ResourceKind::HttpRoute);
+    assert_eq!(endpoints(&outcomes[0]), ["www.example.com A 192.0.2.1"]);
+    assert!(table.drain(&config).is_empty(), "drained");
+}
+
+#[test]
+fn route_table_recomputes_only_routes_attached_to_a_changed_gateway() {
+    let config = SourceConfig::default();
+    let mut table = RouteTable::new();
+    table.gateways_listed(
+        vec![
+            gateway_object(http_gateway("gw", "", "192.0.2.1")),
+            gateway_object(http_gateway("gw2", "", "192.0.2.2")),
+        ],
+        &config,
+    );
+    table.routes_listed(
+        RouteKind::Http,
+        vec![
+            route_object(named(route(&["a.example.com"], &["gw"]), "a")),
+            route_object(named(route(&["b.example.com"], &["gw2"]), "b")),
+        ],
+    );
+    table.drain(&config);
+    table.gateway_applied(gateway_object(http_gateway("gw", "", "192.0.2.9")), &config);
+    let publish = table.drain(&config);
+    assert!(publish.replace.is_empty());
+    assert_eq!(publish.upsert.len(), 1);
+    assert_eq!(publish.upsert[0].resource.name, "a");
+    assert_eq!(endpoints(&publish.upsert[0]), ["a.example.com A 192.0.2.9"]);
+
+    // A route edit re-plans that route; its deletion names it for removal.
+    table.route_applied(
+        RouteKind::Http,
+        route_object(named(route(&["c.example.com"], &["gw2"]), "b")),
+    );
+    let publish = table.drain(&config);
+    assert_eq!(endpoints(&publish.upsert[0]), ["c.example.com A 192.0.2.2"]);
+    let removed = table.route_deleted(
+        RouteKind::Http,
+        &route_object(named(route(&[], &["gw2"]), "b")),
+    );
+    assert_eq!(removed, "httproute/shop/b");
+    table.gateway_deleted(&gateway_object(http_gateway("gw2", "", "192.0.2.2")));
+    assert!(table.drain(&config).is_empty(), "no route left on gw2");
+    table.gateway_deleted(&gateway_object(http_gateway("gw", "", "192.0.2.2")));
+    let publish = table.drain(&config);
+    assert_eq!(publish.upsert.len(), 1);
+    assert!(endpoints(&publish.upsert[0]).is_empty(), "gw gone: a asks for nothing");
+}
+
+#[test]
+fn route_table_waits_for_namespaces_when_a_listener_selects_by_label() {
+    let config = SourceConfig::default();
+    let mut table = RouteTable::new();
+    let selector_gateway = with_listener(
+        http_gateway("infra/gw", "", "192.0.2.1"),
+        0,
+        "allowedRoutes",
+        json!({"namespaces": {"from": "Selector", "selector": {"matchLabels": {"expose": "yes"}}}}),
+    );
+    table.routes_listed(
+        RouteKind::Http,
+        vec![route_object(route(&["www.example.com"], &["infra/gw"]))],
+    );
+    table.gateways_listed(vec![gateway_object(selector_gateway)], &config);
+    assert!(table.needs_namespaces());
+    assert!(table.drain(&config).is_empty(), "namespaces not listed yet");
+    table.namespaces_listed([("shop".to_string(), [("expose".to_string(), "yes".to_string())].into())].into());
+    let publish = table.drain(&config);
+    assert_eq!(endpoints(&publish.replace[0].1[0]), ["www.example.com A 192.0.2.1"]);
+    table.namespace_changed("shop", Some(BTreeMap::new()));
+    let publish = table.drain(&config);
+    assert!(endpoints(&publish.upsert[0]).is_empty(), "label gone: not admitted");
+}

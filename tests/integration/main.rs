@@ -6,6 +6,7 @@ mod common;
 mod controller;
 mod deploy;
 mod faults;
+mod gateway;
 mod kube;
 mod rfc2136;
 mod route53;

@@ -1,0 +1,366 @@
+//! Gateway API routes and DNSEndpoints end to end: the fake Kubernetes API server serving the
+//! Gateway API kinds and external-dns's DNSEndpoint with their status subresources, the real
+//! binary, and BIND.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use zonesync_test_support::dns::{Bind, DnsServer, find_records};
+use zonesync_test_support::kube_api::{FakeApiServer, ResourceType};
+
+use crate::common::{run, write, zonesync};
+use crate::controller::Controller;
+
+const GROUP: &str = "gateway.networking.k8s.io";
+
+const SOURCES: [&str; 6] = [
+    "gateway-httproute",
+    "gateway-grpcroute",
+    "gateway-tlsroute",
+    "gateway-tcproute",
+    "gateway-udproute",
+    "crd",
+];
+
+const MANAGED: &str = "A,AAAA,CNAME,TXT,MX,SRV";
+
+async fn gateway_api_server() -> FakeApiServer {
+    FakeApiServer::builder()
+        .resources(ResourceType::GATEWAY_API)
+        .resource(ResourceType::DNS_ENDPOINT)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Gateway `gw` in `default` with one listener per protocol, admitting routes from every
+/// namespace, reachable at `address`.
+fn gateway(address: &str) -> Value {
+    let listener = |name: &str, protocol: &str, port: u16| {
+        json!({"name": name, "protocol": protocol, "port": port,
+               "allowedRoutes": {"namespaces": {"from": "All"}}})
+    };
+    json!({
+        "apiVersion": format!("{GROUP}/v1"), "kind": "Gateway",
+        "metadata": {"name": "gw", "namespace": "default"},
+        "spec": {"gatewayClassName": "test", "listeners": [
+            listener("http", "HTTP", 80),
+            listener("https", "HTTPS", 443),
+            listener("tls", "TLS", 8443),
+            listener("tcp", "TCP", 5432),
+            listener("udp", "UDP", 53),
+        ]},
+        "status": {"addresses": [{"type": "IPAddress", "value": address}]},
+    })
+}
+
+/// A route of `kind` in `apps` attached to `default/gw` and accepted by it; TCP and UDP routes
+/// carry their name in the `hostname` annotation.
+fn route(kind: &str, version: &str, name: &str, host: &str) -> Value {
+    let parent = json!({"name": "gw", "namespace": "default"});
+    let mut route = json!({
+        "apiVersion": format!("{GROUP}/{version}"), "kind": kind,
+        "metadata": {"name": name, "namespace": "apps"},
+        "spec": {"parentRefs": [parent.clone()], "rules": [{"backendRefs": [{"name": "svc", "port": 80}]}]},
+        "status": {"parents": [{"parentRef": parent, "controllerName": "example.com/gateway",
+                    "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}]}]},
+    });
+    if matches!(kind, "TCPRoute" | "UDPRoute") {
+        route["metadata"]["annotations"] = json!({"external-dns.kubernetes.io/hostname": host});
+    } else {
+        route["spec"]["hostnames"] = json!([host]);
+    }
+    route
+}
+
+fn routes(suffix: &str) -> Vec<Value> {
+    vec![
+        route("HTTPRoute", "v1", "web", &format!("www{suffix}.example.org")),
+        route("GRPCRoute", "v1", "grpc", &format!("grpc{suffix}.example.org")),
+        route("TLSRoute", "v1", "tls", &format!("tls{suffix}.example.org")),
+        route("TCPRoute", "v1alpha2", "db", &format!("db{suffix}.example.org")),
+        route("UDPRoute", "v1alpha2", "dns", &format!("dns{suffix}.example.org")),
+    ]
+}
+
+fn dnsendpoint(endpoints: Value) -> Value {
+    json!({
+        "apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint",
+        "metadata": {"name": "records", "namespace": "apps", "generation": 1},
+        "spec": {"endpoints": endpoints},
+    })
+}
+
+fn records() -> Value {
+    dnsendpoint(json!([
+        {"dnsName": "a.example.org", "recordType": "A", "targets": ["192.0.2.20"], "recordTTL": 120},
+        {"dnsName": "txt.example.org", "recordType": "TXT", "targets": ["hello world"]},
+        {"dnsName": "mail.example.org", "recordType": "MX", "targets": ["10 mx1.example.net"]},
+        {"dnsName": "_sip._tcp.example.org", "recordType": "SRV", "targets": ["0 5 5060 sip.example.org"]},
+        {"dnsName": "bad.example.org", "recordType": "A", "targets": ["192.0.2.1."]},
+    ]))
+}
+
+fn source_args() -> Vec<String> {
+    let mut args: Vec<String> = SOURCES
+        .iter()
+        .flat_map(|s| ["--source".to_string(), s.to_string()])
+        .collect();
+    args.extend(["--managed-record-types".to_string(), MANAGED.to_string()]);
+    args
+}
+
+/// The plan for `source` (cluster flags or `--source manifest …`) against BIND, as JSON.
+fn plan_json(source: &[String], provider: &[String]) -> (i32, Value, String) {
+    let result = run(zonesync()
+        .arg("plan")
+        .args(source)
+        .args(provider)
+        .args(["--output", "json"]));
+    let value = serde_json::from_str(&result.stdout).unwrap_or(Value::Null);
+    (result.code, value, result.both())
+}
+
+/// Polls `check` until it holds; the controller's log in the message when it does not.
+async fn until(controller: &Controller, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}\n{}", controller.log());
+}
+
+/// Waits for readiness; the controller's log in the message when it does not come.
+async fn wait_ready(controller: &Controller) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if controller.ready().is_some_and(|(status, _)| status == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "not ready after 20s: {:?}\n{}",
+        controller.ready(),
+        controller.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_and_dnsendpoints_keep_bind_in_step() {
+    let api = gateway_api_server().await;
+    let bind = tokio::task::block_in_place(|| {
+        Bind::builder()
+            .zone_with_records("example.org", &["manual 300 IN A 198.51.100.7"])
+            .start()
+    });
+    let logs = tempfile::tempdir().unwrap();
+    let secret = write(logs.path(), "tsig.secret", &bind.key().secret);
+    let provider = crate::faults::rfc2136_args(&bind, &secret);
+    let mut objects = vec![gateway("192.0.2.10"), records()];
+    objects.extend(routes(""));
+    for object in &objects {
+        api.apply(object).unwrap();
+    }
+
+    // Offline, from the same objects as files: the same plan as from the cluster.
+    let manifests = tempfile::tempdir().unwrap();
+    let text: Vec<String> = objects.iter().map(|o| o.to_string()).collect();
+    write(manifests.path(), "objects.yaml", &text.join("\n---\n"));
+    let cluster_source = {
+        let mut args = source_args();
+        args.extend(["--kubeconfig".to_string(), api.kubeconfig().display().to_string()]);
+        args
+    };
+    let manifest_source = vec![
+        "--source".to_string(),
+        "manifest".to_string(),
+        "--manifest".to_string(),
+        manifests.path().display().to_string(),
+        "--managed-record-types".to_string(),
+        MANAGED.to_string(),
+    ];
+    let (code, from_cluster, output) =
+        tokio::task::block_in_place(|| plan_json(&cluster_source, &provider));
+    assert_eq!(code, 2, "{output}");
+    let (code, from_files, output) =
+        tokio::task::block_in_place(|| plan_json(&manifest_source, &provider));
+    assert_eq!(code, 2, "{output}");
+    assert_eq!(from_cluster, from_files, "the offline plan is the cluster's plan");
+    let text = from_cluster.to_string();
+    for name in ["www.example.org", "db.example.org", "_sip._tcp.example.org"] {
+        assert!(text.contains(name), "{name} planned: {text}");
+    }
+    assert!(
+        text.contains("spec.endpoints[4].targets[0]"),
+        "the bad entry is reported: {text}"
+    );
+
+    let extra: Vec<&str> = cluster_source[..cluster_source.len() - 2]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let controller = Controller::start_with(&api.kubeconfig(), &provider, logs.path(), &extra);
+    wait_ready(&controller).await;
+    let values = |name: &str, record_type: &str| -> Vec<String> {
+        let records = bind.axfr("example.org").unwrap();
+        let mut values: Vec<String> = find_records(&records, name, record_type)
+            .into_iter()
+            .map(|r| r.text())
+            .collect();
+        values.sort();
+        values
+    };
+    let marker = |resource: &str| {
+        vec![format!(
+            "heritage=external-dns,external-dns/owner=default,external-dns/resource={resource}"
+        )]
+    };
+
+    let route_names = [
+        ("www", "httproute/apps/web"),
+        ("grpc", "grpcroute/apps/grpc"),
+        ("tls", "tlsroute/apps/tls"),
+        ("db", "tcproute/apps/db"),
+        ("dns", "udproute/apps/dns"),
+    ];
+    until(&controller, "every route's A record and marker", || {
+        route_names.iter().all(|(host, resource)| {
+            values(&format!("{host}.example.org"), "A") == ["192.0.2.10"]
+                && values(&format!("a-{host}.example.org"), "TXT") == marker(resource)
+        })
+    })
+    .await;
+    until(&controller, "the DNSEndpoint's records", || {
+        values("a.example.org", "A") == ["192.0.2.20"]
+            && values("txt.example.org", "TXT") == ["hello world"]
+            && values("mail.example.org", "MX") == ["10 mx1.example.net."]
+            && values("_sip._tcp.example.org", "SRV") == ["0 5 5060 sip.example.org."]
+            && values("txt-txt.example.org", "TXT") == marker("crd/apps/records")
+            && values("mx-mail.example.org", "TXT") == marker("crd/apps/records")
+            && values("srv-_sip._tcp.example.org", "TXT") == marker("crd/apps/records")
+    })
+    .await;
+    assert!(values("bad.example.org", "A").is_empty());
+
+    // The Gateway's address changes: every route follows.
+    api.apply(gateway("192.0.2.11")).unwrap();
+    until(&controller, "routes follow the Gateway address", || {
+        route_names
+            .iter()
+            .all(|(host, _)| values(&format!("{host}.example.org"), "A") == ["192.0.2.11"])
+    })
+    .await;
+
+    // Route host names change: old names go, new ones come.
+    for route in routes("2") {
+        api.apply(route).unwrap();
+    }
+    until(&controller, "renamed routes", || {
+        route_names.iter().all(|(host, resource)| {
+            values(&format!("{host}2.example.org"), "A") == ["192.0.2.11"]
+                && values(&format!("a-{host}2.example.org"), "TXT") == marker(resource)
+                && values(&format!("{host}.example.org"), "A").is_empty()
+                && values(&format!("a-{host}.example.org"), "TXT").is_empty()
+        })
+    })
+    .await;
+
+    // The DNSEndpoint changes: TXT updated, MX dropped.
+    api.apply(dnsendpoint(json!([
+        {"dnsName": "a.example.org", "recordType": "A", "targets": ["192.0.2.20"], "recordTTL": 120},
+        {"dnsName": "txt.example.org", "recordType": "TXT", "targets": ["goodbye"]},
+        {"dnsName": "_sip._tcp.example.org", "recordType": "SRV", "targets": ["0 5 5060 sip.example.org"]},
+    ])))
+    .unwrap();
+    until(&controller, "DNSEndpoint update", || {
+        values("txt.example.org", "TXT") == ["goodbye"]
+            && values("mail.example.org", "MX").is_empty()
+            && values("mx-mail.example.org", "TXT").is_empty()
+    })
+    .await;
+
+    // Everything deleted: records and markers go; the foreign record stays.
+    for (resource, name) in [
+        (ResourceType::HTTP_ROUTE, "web"),
+        (ResourceType::GRPC_ROUTE, "grpc"),
+        (ResourceType::TLS_ROUTE, "tls"),
+        (ResourceType::TCP_ROUTE, "db"),
+        (ResourceType::UDP_ROUTE, "dns"),
+        (ResourceType::DNS_ENDPOINT, "records"),
+    ] {
+        api.delete(&resource, Some("apps"), name).unwrap();
+    }
+    until(&controller, "records and markers deleted", || {
+        route_names.iter().all(|(host, _)| {
+            values(&format!("{host}2.example.org"), "A").is_empty()
+                && values(&format!("a-{host}2.example.org"), "TXT").is_empty()
+        }) && values("a.example.org", "A").is_empty()
+            && values("txt.example.org", "TXT").is_empty()
+            && values("_sip._tcp.example.org", "SRV").is_empty()
+            && values("srv-_sip._tcp.example.org", "TXT").is_empty()
+    })
+    .await;
+    assert_eq!(values("manual.example.org", "A"), ["198.51.100.7"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_the_cluster_does_not_serve_is_a_clear_error() {
+    // A cluster without the Gateway API or DNSEndpoint CRDs.
+    let api = FakeApiServer::start().await.unwrap();
+    let zones = tempfile::tempdir().unwrap();
+    write(
+        zones.path(),
+        "example.org.zone",
+        "$ORIGIN example.org.\n@ 3600 IN SOA ns. admin. 1 7200 3600 1209600 300\n",
+    );
+    let one_shot = |source: &str| {
+        run(zonesync()
+            .args(["plan", "--source", source, "--kubeconfig"])
+            .arg(api.kubeconfig())
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(zones.path()))
+    };
+    let result = tokio::task::block_in_place(|| one_shot("gateway-httproute"));
+    assert_eq!(result.code, 1, "{}", result.both());
+    assert!(
+        result.stderr.contains("gateways.gateway.networking.k8s.io")
+            && result.stderr.contains("--source gateway-httproute"),
+        "{}",
+        result.both()
+    );
+    let result = tokio::task::block_in_place(|| one_shot("crd"));
+    assert_eq!(result.code, 1, "{}", result.both());
+    assert!(
+        result.stderr.contains("dnsendpoints.externaldns.k8s.io")
+            && result.stderr.contains("--source crd"),
+        "{}",
+        result.both()
+    );
+
+    let logs = tempfile::tempdir().unwrap();
+    let provider = [
+        "--provider".to_string(),
+        "zonefile".to_string(),
+        "--zonefile-dir".to_string(),
+        zones.path().display().to_string(),
+    ];
+    let controller = Controller::start_with(
+        &api.kubeconfig(),
+        &provider,
+        logs.path(),
+        &["--source", "gateway-tcproute", "--source", "crd"],
+    );
+    until(&controller, "not ready, saying why", || {
+        controller.ready().is_some_and(|(status, body)| {
+            status == 503 && body.contains("CustomResourceDefinition")
+        }) && controller.log().contains("--source gateway-tcproute")
+            && controller.log().contains("dnsendpoints.externaldns.k8s.io")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(controller.ready().map(|(status, _)| status), Some(503));
+}
