@@ -206,6 +206,9 @@ fn every_manifest_parses_into_its_type() {
             "PodDisruptionBudget" => drop(round_trip::<PodDisruptionBudget>(path, value)),
             "CronJob" => drop(round_trip::<CronJob>(path, value)),
             "Secret" => drop(round_trip::<Secret>(path, value)),
+            "CustomResourceDefinition" => drop(round_trip::<
+                k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+            >(path, value)),
             other => panic!("{}: unexpected kind {other:?}", path.display()),
         }
     }
@@ -283,9 +286,16 @@ fn rules_to_access(rules: &[PolicyRule]) -> BTreeMap<(String, String), BTreeSet<
 }
 
 fn expected_access(own_namespace: bool) -> BTreeMap<(String, String), BTreeSet<String>> {
+    component_access(None, own_namespace)
+}
+
+fn component_access(
+    component: Option<&str>,
+    own_namespace: bool,
+) -> BTreeMap<(String, String), BTreeSet<String>> {
     API_ACCESS
         .iter()
-        .filter(|a| a.own_namespace_only == own_namespace)
+        .filter(|a| a.own_namespace_only == own_namespace && a.component == component)
         .map(|a| {
             (
                 (a.group.to_string(), a.resource.to_string()),
@@ -327,6 +337,80 @@ fn rbac_grants_exactly_what_the_code_uses() {
         assert_eq!(value["subjects"][0]["name"], "zonesync");
         assert_eq!(value["subjects"][0]["namespace"], "zonesync");
     }
+}
+
+/// Each source component grants exactly its part of API_ACCESS, to the zonesync service account.
+#[test]
+fn source_components_grant_exactly_their_part_of_the_access_table() {
+    let components: BTreeSet<&str> = API_ACCESS.iter().filter_map(|a| a.component).collect();
+    assert!(components.len() >= 2, "{components:?}");
+    for component in components {
+        let dir = deploy_dir().join("components").join(component);
+        let kustomization = kustomization(&dir.join("kustomization.yaml"));
+        assert_eq!(kustomization["kind"], "Component", "{component}");
+        let mut found = Vec::new();
+        collect(&dir, &mut found);
+        let cluster_role: ClusterRole = found
+            .iter()
+            .find(|(_, v)| v["kind"] == "ClusterRole")
+            .map(|(p, v)| round_trip(p, v))
+            .unwrap_or_else(|| panic!("{component} has no ClusterRole"));
+        assert_eq!(
+            rules_to_access(cluster_role.rules.as_deref().unwrap_or_default()),
+            component_access(Some(component), false),
+            "{component}: the ClusterRole must grant exactly its part of API_ACCESS"
+        );
+        let (_, binding) = found
+            .iter()
+            .find(|(_, v)| v["kind"] == "ClusterRoleBinding")
+            .unwrap_or_else(|| panic!("{component} has no ClusterRoleBinding"));
+        assert_eq!(binding["roleRef"]["name"], cluster_role.metadata.name.clone().unwrap());
+        assert_eq!(binding["subjects"][0]["name"], "zonesync");
+        assert_eq!(binding["subjects"][0]["namespace"], "zonesync");
+    }
+}
+
+/// The DNSEndpoint CRD serves what external-dns's does: same group, version, kind, plural,
+/// scope, status subresource and spec fields.
+#[test]
+fn the_dnsendpoint_crd_matches_external_dns() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let path = deploy_dir()
+        .join("crds")
+        .join("dnsendpoints.externaldns.k8s.io.yaml");
+    let value: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let crd: CustomResourceDefinition = round_trip(&path, &value);
+    assert_eq!(crd.spec.group, "externaldns.k8s.io");
+    assert_eq!(crd.spec.names.kind, "DNSEndpoint");
+    assert_eq!(crd.spec.names.plural, "dnsendpoints");
+    assert_eq!(crd.spec.scope, "Namespaced");
+    let version = &crd.spec.versions[0];
+    assert_eq!(version.name, "v1alpha1");
+    assert!(version.served && version.storage);
+    assert!(version.subresources.as_ref().unwrap().status.is_some());
+    let schema = serde_json::to_value(&version.schema).unwrap();
+    let entry = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["endpoints"]["items"]["properties"];
+    let fields: BTreeSet<&str> = entry
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        BTreeSet::from([
+            "dnsName",
+            "labels",
+            "providerSpecific",
+            "recordTTL",
+            "recordType",
+            "setIdentifier",
+            "targets"
+        ])
+    );
+    let status = &schema["openAPIV3Schema"]["properties"]["status"]["properties"];
+    assert_eq!(status["observedGeneration"]["type"], "integer");
+    assert_eq!(status["conditions"]["type"], "array");
 }
 
 /// Every request the binary sends to the API server, in every mode, is covered by API_ACCESS.
@@ -578,4 +662,26 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
             );
         }
     }
+    // The Gateway API overlay's settings on top of the rfc2136 component's.
+    let sources = std::fs::read_to_string(
+        deploy_dir().join("overlays/rfc2136-gateway-api/sources/zonesync.env"),
+    )
+    .unwrap();
+    let mut command = zonesync();
+    command.args(run_args.iter()).arg("--check-config");
+    for (key, value) in env_file("rfc2136") {
+        let value = if key == "ZONESYNC_RFC2136_TSIG_SECRET_FILE" {
+            secret_file.display().to_string()
+        } else {
+            value
+        };
+        command.env(key, value);
+    }
+    for line in sources.lines().filter(|l| !l.trim().is_empty()) {
+        let (key, value) = line.split_once('=').unwrap();
+        command.env(key, value);
+    }
+    let result = run(command.env("POD_NAME", "zonesync-abc"));
+    assert_eq!(result.code, 0, "gateway-api overlay: {}", result.both());
+    assert!(result.stdout.contains("HttpRoute"), "{}", result.both());
 }
