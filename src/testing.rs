@@ -86,6 +86,7 @@ pub fn ingress_outcome(object: &str, hosts: &[&str], target: &str) -> ObjectOutc
             set_identifier: None,
             properties: Default::default(),
             records: Vec::new(),
+            generation: None,
         }),
         resource,
         selected: true,

@@ -173,6 +173,7 @@ pub fn convert(object: &DnsEndpoint, config: &SourceConfig) -> ObjectOutcome {
             set_identifier: None,
             properties: Properties::new(),
             records,
+            generation: meta.generation,
         }),
         resource,
         selected: true,

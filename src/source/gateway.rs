@@ -383,6 +383,7 @@ pub fn convert(
             set_identifier: common.set_identifier.clone(),
             properties: common.properties.clone(),
             records: Vec::new(),
+            generation: None,
         };
         records.extend(part.endpoints());
     }

@@ -172,6 +172,9 @@ pub struct Claim {
     /// route whose host names reach Gateways with different addresses); their names are also
     /// in `names`.
     pub records: Vec<Endpoint>,
+    /// `metadata.generation` of objects whose status zonesync writes (DNSEndpoints), so the
+    /// status can say which generation was reconciled; `None` for the others.
+    pub generation: Option<i64>,
 }
 
 impl Claim {
@@ -379,6 +382,7 @@ impl ObjectOutcome {
                 set_identifier: common.set_identifier,
                 properties: common.properties,
                 records: Vec::new(),
+                generation: None,
             }),
             resource,
             selected: true,
@@ -516,6 +520,7 @@ mod tests {
             set_identifier: None,
             properties: Properties::new(),
             records: Vec::new(),
+            generation: None,
         };
         let endpoints = claim.endpoints();
         let types: Vec<_> = endpoints.iter().map(|e| e.record_type.clone()).collect();

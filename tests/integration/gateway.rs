@@ -305,6 +305,40 @@ async fn routes_and_dnsendpoints_keep_bind_in_step() {
     })
     .await;
     assert_eq!(values("manual.example.org", "A"), ["198.51.100.7"]);
+
+    // Events on the routes and the DNSEndpoint.
+    let events = api.list(&ResourceType::EVENT, Some("apps"));
+    for kind in ["HTTPRoute", "TCPRoute", "DNSEndpoint"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["regarding"]["kind"] == kind && e["reason"] == "RecordCreated"),
+            "a RecordCreated Event on a {kind}: {events:?}"
+        );
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e["regarding"]["kind"] == "DNSEndpoint" && e["reason"] == "InputSkipped"),
+        "the bad entry is reported on the DNSEndpoint"
+    );
+    // Every call the controller made is in the access table (and so in the RBAC components).
+    for request in api.requests() {
+        if request.verb == zonesync_test_support::kube_api::Verb::Discovery {
+            continue;
+        }
+        let verb = serde_json::to_value(request.verb).unwrap();
+        let resource = match &request.subresource {
+            Some(sub) => format!("{}/{sub}", request.resource.clone().unwrap_or_default()),
+            None => request.resource.clone().unwrap_or_default(),
+        };
+        let allowed = zonesync::cluster::API_ACCESS.iter().any(|a| {
+            a.group == request.group.clone().unwrap_or_default()
+                && a.resource == resource
+                && a.verbs.contains(&verb.as_str().unwrap())
+        });
+        assert!(allowed, "{} {} is not in API_ACCESS", request.method, request.path);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -363,4 +397,73 @@ async fn a_kind_the_cluster_does_not_serve_is_a_clear_error() {
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(controller.ready().map(|(status, _)| status), Some(503));
+}
+
+/// The status writer the controller uses for DNSEndpoints: `observedGeneration` and the `Ready`
+/// condition go through the `status` subresource, the spec is left alone, an unchanged status is
+/// not written again, and `lastTransitionTime` moves only when the condition's status flips.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dnsendpoint_status_goes_through_the_status_subresource() {
+    use zonesync::controller::events::{ReadyCondition, StatusUpdate, spawn_status_writer};
+
+    let api = gateway_api_server().await;
+    let mut object = records();
+    object["metadata"]["generation"] = json!(3);
+    api.apply(&object).unwrap();
+    let client = zonesync::cluster::client(Some(&api.kubeconfig()))
+        .await
+        .unwrap();
+    let (sink, _task) = spawn_status_writer(client, zonesync::source::SourceConfig::default());
+    let update = |ready: bool, reason: &'static str| StatusUpdate {
+        resource: "crd/apps/records".into(),
+        generation: Some(3),
+        condition: ReadyCondition {
+            ready,
+            reason,
+            message: format!("{reason} in words"),
+        },
+    };
+    let stored = || {
+        api.get(&ResourceType::DNS_ENDPOINT, Some("apps"), "records")
+            .unwrap()
+    };
+    sink.report(vec![update(false, "HeldBack")]);
+    crate::controller::eventually(Duration::from_secs(10), "the status", || {
+        stored()["status"]["conditions"][0]["reason"] == "HeldBack"
+    })
+    .await;
+    let first = stored();
+    assert_eq!(first["status"]["observedGeneration"], 3);
+    let condition = &first["status"]["conditions"][0];
+    assert_eq!(condition["type"], "Ready");
+    assert_eq!(condition["status"], "False");
+    assert_eq!(condition["message"], "HeldBack in words");
+    assert_eq!(first["spec"], object["spec"], "the spec is left alone");
+    let requests = api.requests();
+    let patch = requests
+        .iter()
+        .find(|r| r.method == "PATCH")
+        .expect("a PATCH");
+    assert_eq!(patch.resource.as_deref(), Some("dnsendpoints"));
+    assert_eq!(patch.subresource.as_deref(), Some("status"));
+
+    // The same status again: no write.
+    let version = first["metadata"]["resourceVersion"].clone();
+    sink.report(vec![update(false, "HeldBack")]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stored()["metadata"]["resourceVersion"], version);
+
+    // Same status, other reason: the transition time stays.
+    let since = condition["lastTransitionTime"].clone();
+    sink.report(vec![update(false, "ProviderRejected")]);
+    crate::controller::eventually(Duration::from_secs(10), "the new reason", || {
+        stored()["status"]["conditions"][0]["reason"] == "ProviderRejected"
+    })
+    .await;
+    assert_eq!(stored()["status"]["conditions"][0]["lastTransitionTime"], since);
+    sink.report(vec![update(true, "Synced")]);
+    crate::controller::eventually(Duration::from_secs(10), "Ready", || {
+        stored()["status"]["conditions"][0]["status"] == "True"
+    })
+    .await;
 }
