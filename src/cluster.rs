@@ -1,7 +1,6 @@
 //! The Kubernetes edge: client construction, the API calls zonesync makes (one table, which
 //! the RBAC manifests are checked against), and one-shot listing for `plan`/`sync`.
 
-
 use std::path::Path;
 
 use k8s_openapi::api::core::v1::Service;
@@ -381,7 +380,12 @@ async fn list_gateways(
         set.replace_namespaces(
             namespaces
                 .into_iter()
-                .map(|n| (n.0.metadata.name.clone().unwrap_or_default(), n.0.labels().clone()))
+                .map(|n| {
+                    (
+                        n.0.metadata.name.clone().unwrap_or_default(),
+                        n.0.labels().clone(),
+                    )
+                })
                 .collect(),
         );
     }
@@ -440,11 +444,7 @@ pub async fn list_snapshot(
     config: &SourceConfig,
 ) -> Result<SourceSnapshot, KubeError> {
     let mut snapshot = SourceSnapshot::default();
-    let route_kinds: Vec<RouteKind> = config
-        .kinds
-        .iter()
-        .filter_map(|k| k.route_kind())
-        .collect();
+    let route_kinds: Vec<RouteKind> = config.kinds.iter().filter_map(|k| k.route_kind()).collect();
     if !route_kinds.is_empty() {
         let gateways = list_gateways(client, config, &route_kinds).await?;
         for kind in route_kinds {
@@ -480,10 +480,19 @@ async fn list_all<K>(api: &Api<K>, config: &SourceConfig, what: &str) -> Result<
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    list_pages(api, list_params(config), &format!("{what} in {}", scope(config))).await
+    list_pages(
+        api,
+        list_params(config),
+        &format!("{what} in {}", scope(config)),
+    )
+    .await
 }
 
-async fn list_pages<K>(api: &Api<K>, mut params: ListParams, what: &str) -> Result<Vec<K>, KubeError>
+async fn list_pages<K>(
+    api: &Api<K>,
+    mut params: ListParams,
+    what: &str,
+) -> Result<Vec<K>, KubeError>
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {

@@ -175,10 +175,12 @@ impl Config {
             api_version: args.crd_source_apiversion.trim().to_string(),
             kind: args.crd_source_kind.trim().to_string(),
         };
-        let crd_group_version_ok = crd
-            .api_version
-            .split_once('/')
-            .is_some_and(|(group, version)| !group.is_empty() && !version.is_empty() && !version.contains('/'));
+        let crd_group_version_ok =
+            crd.api_version
+                .split_once('/')
+                .is_some_and(|(group, version)| {
+                    !group.is_empty() && !version.is_empty() && !version.contains('/')
+                });
         if !crd_group_version_ok {
             return Err(invalid(format!(
                 "--crd-source-apiversion {:?} must be group/version (e.g. {})",

@@ -450,7 +450,10 @@ pub fn spawn_status_writer(
                 continue;
             };
             for update in updates {
-                if written.get(&update.resource).is_some_and(|(last, _)| *last == update) {
+                if written
+                    .get(&update.resource)
+                    .is_some_and(|(last, _)| *last == update)
+                {
                     continue;
                 }
                 let mut parts = update.resource.splitn(3, '/');
@@ -507,10 +510,30 @@ mod tests {
             event("crd/dns/held", false, "RecordCreated", "created b"),
             event("crd/dns/held", true, "ChangeHeldBack", "delete c held back"),
             event("crd/dns/held", true, "InputSkipped", "bad entry"),
-            event("crd/dns/refused", true, "ProviderRejected", "create d: refused"),
-            event("crd/dns/refused", true, "ChangeHeldBack", "delete e held back"),
-            event("crd/dns/skipped", true, "InputSkipped", "spec.endpoints[0].targets[0]"),
-            event("ingress/default/web", true, "ConflictLost", "not a DNSEndpoint"),
+            event(
+                "crd/dns/refused",
+                true,
+                "ProviderRejected",
+                "create d: refused",
+            ),
+            event(
+                "crd/dns/refused",
+                true,
+                "ChangeHeldBack",
+                "delete e held back",
+            ),
+            event(
+                "crd/dns/skipped",
+                true,
+                "InputSkipped",
+                "spec.endpoints[0].targets[0]",
+            ),
+            event(
+                "ingress/default/web",
+                true,
+                "ConflictLost",
+                "not a DNSEndpoint",
+            ),
         ];
         let reconciled = [
             ("crd/dns/ok", Some(3)),

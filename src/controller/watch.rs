@@ -25,8 +25,8 @@ use super::metrics::ResourceLabels;
 use super::reconcile::lock;
 use crate::source::gateway::RouteTable;
 use crate::source::gateway_api::{
-    GrpcRouteObject, HttpRouteObject, NamespaceObject, Route, RouteKind,
-    TcpRouteObject, TlsRouteObject, UdpRouteObject,
+    GrpcRouteObject, HttpRouteObject, NamespaceObject, Route, RouteKind, TcpRouteObject,
+    TlsRouteObject, UdpRouteObject,
 };
 use crate::source::{ObjectOutcome, ResourceKind, ResourceRef, SourceConfig, ingress, service};
 
@@ -70,11 +70,7 @@ pub fn spawn_all(
             shutdown.clone(),
         )));
     }
-    let route_kinds: Vec<RouteKind> = config
-        .kinds
-        .iter()
-        .filter_map(|k| k.route_kind())
-        .collect();
+    let route_kinds: Vec<RouteKind> = config.kinds.iter().filter_map(|k| k.route_kind()).collect();
     if !route_kinds.is_empty() {
         let routes = Arc::new(RouteWatch {
             table: Mutex::new(RouteTable::new()),
@@ -162,7 +158,11 @@ impl Served {
     }
 
     fn message(&self) -> String {
-        let group = self.api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
+        let group = self
+            .api_version
+            .split_once('/')
+            .map(|(g, _)| g)
+            .unwrap_or("");
         crate::cluster::KubeError::NotServed {
             api_version: self.api_version.clone(),
             kind: self.kind.clone(),
@@ -286,7 +286,9 @@ impl RouteWatch {
     fn start_namespaces_if_needed(self: &Arc<Self>) {
         if self.table().needs_namespaces() && !self.namespaces_started.swap(true, Ordering::SeqCst)
         {
-            tracing::info!("a Gateway listener admits routes by namespace labels; watching Namespaces");
+            tracing::info!(
+                "a Gateway listener admits routes by namespace labels; watching Namespaces"
+            );
             tokio::spawn(watch_namespaces(self.clone()));
         }
     }
@@ -317,20 +319,27 @@ where
     };
     let shutdown = routes.shutdown.clone();
     let shared = routes.shared.clone();
-    follow(api, config, Served::route(kind), &shared, &shutdown, |update| {
-        match update {
-            Update::Listed(objects) => routes
-                .table()
-                .routes_listed(kind, objects.into_iter().map(Into::into).collect()),
-            Update::Applied(object) => routes.table().route_applied(kind, object.into()),
-            Update::Deleted(object) => {
-                let resource = routes.table().route_deleted(kind, &object.into());
-                lock(&routes.shared.index).remove(&resource);
-                routes.shared.dirty.notify_one();
+    follow(
+        api,
+        config,
+        Served::route(kind),
+        &shared,
+        &shutdown,
+        |update| {
+            match update {
+                Update::Listed(objects) => routes
+                    .table()
+                    .routes_listed(kind, objects.into_iter().map(Into::into).collect()),
+                Update::Applied(object) => routes.table().route_applied(kind, object.into()),
+                Update::Deleted(object) => {
+                    let resource = routes.table().route_deleted(kind, &object.into());
+                    lock(&routes.shared.index).remove(&resource);
+                    routes.shared.dirty.notify_one();
+                }
             }
-        }
-        routes.publish();
-    })
+            routes.publish();
+        },
+    )
     .await;
 }
 
@@ -371,24 +380,36 @@ async fn watch_namespaces(routes: Arc<RouteWatch>) {
     let shutdown = routes.shutdown.clone();
     let shared = routes.shared.clone();
     let config = routes.watcher_config();
-    follow(api, config, served, &shared, &shutdown, |update: Update<NamespaceObject>| {
-        match update {
-            Update::Listed(objects) => routes.table().namespaces_listed(
-                objects
-                    .into_iter()
-                    .map(|n| (n.0.metadata.name.clone().unwrap_or_default(), n.0.labels().clone()))
-                    .collect(),
-            ),
-            Update::Applied(object) => routes.table().namespace_changed(
-                object.0.metadata.name.as_deref().unwrap_or_default(),
-                Some(object.0.labels().clone()),
-            ),
-            Update::Deleted(object) => routes
-                .table()
-                .namespace_changed(object.0.metadata.name.as_deref().unwrap_or_default(), None),
-        }
-        routes.publish();
-    })
+    follow(
+        api,
+        config,
+        served,
+        &shared,
+        &shutdown,
+        |update: Update<NamespaceObject>| {
+            match update {
+                Update::Listed(objects) => routes.table().namespaces_listed(
+                    objects
+                        .into_iter()
+                        .map(|n| {
+                            (
+                                n.0.metadata.name.clone().unwrap_or_default(),
+                                n.0.labels().clone(),
+                            )
+                        })
+                        .collect(),
+                ),
+                Update::Applied(object) => routes.table().namespace_changed(
+                    object.0.metadata.name.as_deref().unwrap_or_default(),
+                    Some(object.0.labels().clone()),
+                ),
+                Update::Deleted(object) => routes
+                    .table()
+                    .namespace_changed(object.0.metadata.name.as_deref().unwrap_or_default(), None),
+            }
+            routes.publish();
+        },
+    )
     .await;
 }
 

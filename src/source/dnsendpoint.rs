@@ -14,9 +14,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 use zonesync_core::{DnsName, Endpoint, LABEL_OWNER, LABEL_RESOURCE, Properties, RecordType};
 
+use super::SourceConfig;
 use super::annotations::{MAX_TTL, too_many_names};
 use super::{Claim, ObjectOutcome, ResourceKind, ResourceRef, SkipScope, SkippedInput};
-use super::SourceConfig;
 
 /// external-dns's DNSEndpoint `apiVersion`, the default of `--crd-source-apiversion`.
 pub const DEFAULT_API_VERSION: &str = "externaldns.k8s.io/v1alpha1";
@@ -230,7 +230,11 @@ fn entry_endpoint(
         }
     };
     if !config.managed_types.is_empty() && !config.managed_types.contains(&record_type) {
-        let managed: Vec<&str> = config.managed_types.iter().map(RecordType::as_str).collect();
+        let managed: Vec<&str> = config
+            .managed_types
+            .iter()
+            .map(RecordType::as_str)
+            .collect();
         skip(
             field("recordType"),
             &entry.record_type,
@@ -242,7 +246,11 @@ fn entry_endpoint(
         return None;
     }
     if entry.targets.is_empty() {
-        skip(field("targets"), "", "an entry needs at least one target".into());
+        skip(
+            field("targets"),
+            "",
+            "an entry needs at least one target".into(),
+        );
         return None;
     }
     if record_type == RecordType::Cname && entry.targets.len() > 1 {
@@ -352,9 +360,7 @@ pub fn check_target(record_type: &RecordType, target: &str) -> Result<(), String
             }
         }
         RecordType::Other(other) if &**other == "DNAME" => Ok(()),
-        _ if ends_with_dot => Err(format!(
-            "a {record_type} target must not end with a dot"
-        )),
+        _ if ends_with_dot => Err(format!("a {record_type} target must not end with a dot")),
         _ => Ok(()),
     }
 }
@@ -464,20 +470,76 @@ mod tests {
     #[test]
     fn bad_entries_are_skipped_one_by_one() {
         let cases: &[(serde_json::Value, &str, &str)] = &[
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "A", "targets": ["192.0.2.1."]}), "spec.endpoints[0].targets[0]", "IPv4"),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "AAAA", "targets": ["192.0.2.1"]}), "spec.endpoints[0].targets[0]", "IPv6"),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "NAPTR", "targets": ["100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:info@example.com!\" ."]}), "", ""),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "NAPTR", "targets": ["100 10 \"u\" \"E2U+sip\" \"\" sip.example.com"]}), "spec.endpoints[0].targets[0]", "end with a dot"),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "PTR", "targets": ["host.example.com."]}), "spec.endpoints[0].targets[0]", "must not end with a dot"),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "CNAME", "targets": ["lb.example.net."]}), "", ""),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "CNAME", "targets": ["a.example.net", "b.example.net"]}), "spec.endpoints[0].targets", "one target"),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "MX", "targets": ["mail.example.com"]}), "spec.endpoints[0].targets[0]", "preference"),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "SRV", "targets": ["5060 sip.example.com"]}), "spec.endpoints[0].targets[0]", "priority"),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "A", "targets": []}), "spec.endpoints[0].targets", "at least one"),
-            (serde_json::json!({"dnsName": "bad name", "recordType": "A", "targets": ["192.0.2.1"]}), "spec.endpoints[0].dnsName", "invalid DNS name"),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "HINFO", "targets": ["x"]}), "spec.endpoints[0].recordType", "--managed-record-types"),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "SOA", "targets": ["x"]}), "spec.endpoints[0].recordType", "SOA"),
-            (serde_json::json!({"dnsName": "a.example.com", "recordType": "", "targets": ["x"]}), "spec.endpoints[0].recordType", "not a DNS record type"),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "A", "targets": ["192.0.2.1."]}),
+                "spec.endpoints[0].targets[0]",
+                "IPv4",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "AAAA", "targets": ["192.0.2.1"]}),
+                "spec.endpoints[0].targets[0]",
+                "IPv6",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "NAPTR", "targets": ["100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:info@example.com!\" ."]}),
+                "",
+                "",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "NAPTR", "targets": ["100 10 \"u\" \"E2U+sip\" \"\" sip.example.com"]}),
+                "spec.endpoints[0].targets[0]",
+                "end with a dot",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "PTR", "targets": ["host.example.com."]}),
+                "spec.endpoints[0].targets[0]",
+                "must not end with a dot",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "CNAME", "targets": ["lb.example.net."]}),
+                "",
+                "",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "CNAME", "targets": ["a.example.net", "b.example.net"]}),
+                "spec.endpoints[0].targets",
+                "one target",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "MX", "targets": ["mail.example.com"]}),
+                "spec.endpoints[0].targets[0]",
+                "preference",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "SRV", "targets": ["5060 sip.example.com"]}),
+                "spec.endpoints[0].targets[0]",
+                "priority",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "A", "targets": []}),
+                "spec.endpoints[0].targets",
+                "at least one",
+            ),
+            (
+                serde_json::json!({"dnsName": "bad name", "recordType": "A", "targets": ["192.0.2.1"]}),
+                "spec.endpoints[0].dnsName",
+                "invalid DNS name",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "HINFO", "targets": ["x"]}),
+                "spec.endpoints[0].recordType",
+                "--managed-record-types",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "SOA", "targets": ["x"]}),
+                "spec.endpoints[0].recordType",
+                "SOA",
+            ),
+            (
+                serde_json::json!({"dnsName": "a.example.com", "recordType": "", "targets": ["x"]}),
+                "spec.endpoints[0].recordType",
+                "not a DNS record type",
+            ),
         ];
         let types = config(&[
             "A", "AAAA", "CNAME", "TXT", "MX", "SRV", "NAPTR", "PTR", "CAA", "NS",

@@ -17,14 +17,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use kube::core::{Selector, SelectorExt};
 use zonesync_core::{DnsName, Endpoint};
 
-use super::annotations::{
-    annotation_field, read_common, single_cname_target, too_many_names,
-};
-use super::gateway_api::{Gateway, GatewayObject, Listener, ParentKey, Route, RouteKind};
+use super::annotations::{annotation_field, read_common, single_cname_target, too_many_names};
 use super::gateway_api::{GATEWAY_GROUP, GATEWAY_KIND};
+use super::gateway_api::{Gateway, GatewayObject, Listener, ParentKey, Route, RouteKind};
 use super::{
-    Claim, ObjectOutcome, ResourceKind, ResourceRef, SkipScope, SkippedInput, SourceConfig,
-    Target, looks_like_address,
+    Claim, ObjectOutcome, ResourceKind, ResourceRef, SkipScope, SkippedInput, SourceConfig, Target,
+    looks_like_address,
 };
 
 /// The annotation kubectl leaves on applied objects: never read, so never kept.
@@ -120,9 +118,12 @@ impl GatewaySet {
 
     /// True when some listener admits routes by namespace labels, so namespaces must be read.
     pub fn needs_namespaces(&self) -> bool {
-        self.gateways
-            .values()
-            .any(|g| g.spec.listeners.iter().any(Listener::uses_namespace_selector))
+        self.gateways.values().any(|g| {
+            g.spec
+                .listeners
+                .iter()
+                .any(Listener::uses_namespace_selector)
+        })
     }
 
     /// Number of Gateways held.
@@ -638,7 +639,10 @@ impl RouteTable {
 
     fn link(&mut self, key: &RouteKey, route: &Route) {
         for gateway in attached_gateways(route) {
-            self.attached.entry(gateway).or_default().insert(key.clone());
+            self.attached
+                .entry(gateway)
+                .or_default()
+                .insert(key.clone());
         }
     }
 

@@ -439,9 +439,27 @@ macro_rules! route_type {
     };
 }
 
-route_type!(HttpRouteObject, RouteKind::Http, "v1", "HTTPRoute", "httproutes");
-route_type!(GrpcRouteObject, RouteKind::Grpc, "v1", "GRPCRoute", "grpcroutes");
-route_type!(TlsRouteObject, RouteKind::Tls, "v1", "TLSRoute", "tlsroutes");
+route_type!(
+    HttpRouteObject,
+    RouteKind::Http,
+    "v1",
+    "HTTPRoute",
+    "httproutes"
+);
+route_type!(
+    GrpcRouteObject,
+    RouteKind::Grpc,
+    "v1",
+    "GRPCRoute",
+    "grpcroutes"
+);
+route_type!(
+    TlsRouteObject,
+    RouteKind::Tls,
+    "v1",
+    "TLSRoute",
+    "tlsroutes"
+);
 route_type!(
     TcpRouteObject,
     RouteKind::Tcp,

@@ -68,7 +68,12 @@ struct Case {
 }
 
 impl Case {
-    fn new(name: &'static str, route: Value, gateways: Vec<Value>, want: Vec<&'static str>) -> Self {
+    fn new(
+        name: &'static str,
+        route: Value,
+        gateways: Vec<Value>,
+        want: Vec<&'static str>,
+    ) -> Self {
         Self {
             name,
             kind: RouteKind::Http,
@@ -91,7 +96,11 @@ impl Case {
         self
     }
 
-    fn namespace(mut self, name: &'static str, labels: &'static [(&'static str, &'static str)]) -> Self {
+    fn namespace(
+        mut self,
+        name: &'static str,
+        labels: &'static [(&'static str, &'static str)],
+    ) -> Self {
         self.namespaces.push((name, labels));
         self
     }
@@ -579,7 +588,11 @@ fn markers_name_the_route_kind() {
         };
         let case = Case::new(
             "kind",
-            with_annotation(route(&["www.example.com"], &["gw"]), "hostname", "www.example.com"),
+            with_annotation(
+                route(&["www.example.com"], &["gw"]),
+                "hostname",
+                "www.example.com",
+            ),
             vec![gateway("gw", &[("l", protocol, 443, "")], &["192.0.2.10"])],
             vec![],
         )
@@ -617,20 +630,31 @@ fn a_gateway_without_addresses_leaves_the_route_targetless() {
     .run();
     let claim = outcome.claim.as_ref().unwrap();
     assert_eq!(claim.names.len(), 1);
-    assert!(claim.is_targetless(), "kept for the grace period, not deleted");
+    assert!(
+        claim.is_targetless(),
+        "kept for the grace period, not deleted"
+    );
 }
 
 #[test]
 fn bad_hostname_source_skips_the_route_whole() {
     let outcome = Case::new(
         "bad source",
-        with_annotation(route(&["www.example.com"], &["gw"]), "gateway-hostname-source", "both"),
+        with_annotation(
+            route(&["www.example.com"], &["gw"]),
+            "gateway-hostname-source",
+            "both",
+        ),
         vec![http_gateway("gw", "", "192.0.2.10")],
         vec![],
     )
     .run();
     assert!(outcome.is_skipped_whole());
-    assert!(outcome.skipped[0].to_string().contains("gateway-hostname-source"));
+    assert!(
+        outcome.skipped[0]
+            .to_string()
+            .contains("gateway-hostname-source")
+    );
 }
 
 #[test]
@@ -659,8 +683,11 @@ fn matching_is_symmetric_and_picks_the_specific_name() {
 
 #[test]
 fn attached_gateways_come_from_spec_and_status() {
-    let mut r: Route = serde_json::from_value(route(&["a.example.com"], &["gw", "infra/edge"])).unwrap();
-    r.status.parents.push(serde_json::from_value(json!({"parentRef": {"name": "late"}})).unwrap());
+    let mut r: Route =
+        serde_json::from_value(route(&["a.example.com"], &["gw", "infra/edge"])).unwrap();
+    r.status
+        .parents
+        .push(serde_json::from_value(json!({"parentRef": {"name": "late"}})).unwrap());
     let attached: Vec<String> = attached_gateways(&r)
         .into_iter()
         .map(|(ns, name)| format!("{ns}/{name}"))
@@ -672,7 +699,10 @@ fn attached_gateways_come_from_spec_and_status() {
 fn needs_namespaces_only_for_selector_listeners() {
     let config = SourceConfig::default();
     let mut set = GatewaySet::new();
-    set.upsert(serde_json::from_value(http_gateway("gw", "", "192.0.2.1")).unwrap(), &config);
+    set.upsert(
+        serde_json::from_value(http_gateway("gw", "", "192.0.2.1")).unwrap(),
+        &config,
+    );
     assert!(!set.needs_namespaces());
     set.upsert(
         serde_json::from_value(with_listener(
@@ -709,7 +739,10 @@ fn route_table_publishes_only_once_gateways_are_listed() {
         vec![route_object(route(&["www.example.com"], &["gw"]))],
     );
     assert!(table.drain(&config).is_empty(), "no Gateways yet: nothing");
-    table.gateways_listed(vec![gateway_object(http_gateway("gw", "", "192.0.2.1"))], &config);
+    table.gateways_listed(
+        vec![gateway_object(http_gateway("gw", "", "192.0.2.1"))],
+        &config,
+    );
     let publish = table.drain(&config);
     assert_eq!(publish.replace.len(), 1);
     let (kind, outcomes) = &publish.replace[0];
@@ -761,7 +794,10 @@ fn route_table_recomputes_only_routes_attached_to_a_changed_gateway() {
     table.gateway_deleted(&gateway_object(http_gateway("gw", "", "192.0.2.2")));
     let publish = table.drain(&config);
     assert_eq!(publish.upsert.len(), 1);
-    assert!(endpoints(&publish.upsert[0]).is_empty(), "gw gone: a asks for nothing");
+    assert!(
+        endpoints(&publish.upsert[0]).is_empty(),
+        "gw gone: a asks for nothing"
+    );
 }
 
 #[test]
@@ -781,10 +817,22 @@ fn route_table_waits_for_namespaces_when_a_listener_selects_by_label() {
     table.gateways_listed(vec![gateway_object(selector_gateway)], &config);
     assert!(table.needs_namespaces());
     assert!(table.drain(&config).is_empty(), "namespaces not listed yet");
-    table.namespaces_listed([("shop".to_string(), [("expose".to_string(), "yes".to_string())].into())].into());
+    table.namespaces_listed(
+        [(
+            "shop".to_string(),
+            [("expose".to_string(), "yes".to_string())].into(),
+        )]
+        .into(),
+    );
     let publish = table.drain(&config);
-    assert_eq!(endpoints(&publish.replace[0].1[0]), ["www.example.com A 192.0.2.1"]);
+    assert_eq!(
+        endpoints(&publish.replace[0].1[0]),
+        ["www.example.com A 192.0.2.1"]
+    );
     table.namespace_changed("shop", Some(BTreeMap::new()));
     let publish = table.drain(&config);
-    assert!(endpoints(&publish.upsert[0]).is_empty(), "label gone: not admitted");
+    assert!(
+        endpoints(&publish.upsert[0]).is_empty(),
+        "label gone: not admitted"
+    );
 }

@@ -372,7 +372,9 @@ items:
             "bad.yaml",
             b"kind: Ingress\nmetadata: {name: \xff}\n",
         );
-        let error = load(&[path], &CrdSource::default()).unwrap_err().to_string();
+        let error = load(&[path], &CrdSource::default())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("bad.yaml"), "{error}");
         assert!(error.contains("not UTF-8"), "{error}");
     }
@@ -385,7 +387,9 @@ items:
             "svc.yaml",
             b"kind: Service\nmetadata: {name: api}\nspec: {ports: 5}\n",
         );
-        let error = load(&[path], &CrdSource::default()).unwrap_err().to_string();
+        let error = load(&[path], &CrdSource::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("svc.yaml: document 1 (Service api)"),
             "{error}"
@@ -396,7 +400,10 @@ items:
     fn broken_yaml_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "x.yaml", b"kind: [unclosed\n");
-        assert!(matches!(load(&[path], &CrdSource::default()), Err(ManifestError::Yaml { .. })));
+        assert!(matches!(
+            load(&[path], &CrdSource::default()),
+            Err(ManifestError::Yaml { .. })
+        ));
     }
 
     #[test]

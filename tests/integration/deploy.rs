@@ -364,7 +364,10 @@ fn source_components_grant_exactly_their_part_of_the_access_table() {
             .iter()
             .find(|(_, v)| v["kind"] == "ClusterRoleBinding")
             .unwrap_or_else(|| panic!("{component} has no ClusterRoleBinding"));
-        assert_eq!(binding["roleRef"]["name"], cluster_role.metadata.name.clone().unwrap());
+        assert_eq!(
+            binding["roleRef"]["name"],
+            cluster_role.metadata.name.clone().unwrap()
+        );
         assert_eq!(binding["subjects"][0]["name"], "zonesync");
         assert_eq!(binding["subjects"][0]["namespace"], "zonesync");
     }
@@ -389,7 +392,8 @@ fn the_dnsendpoint_crd_matches_external_dns() {
     assert!(version.served && version.storage);
     assert!(version.subresources.as_ref().unwrap().status.is_some());
     let schema = serde_json::to_value(&version.schema).unwrap();
-    let entry = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["endpoints"]["items"]["properties"];
+    let entry = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["endpoints"]["items"]
+        ["properties"];
     let fields: BTreeSet<&str> = entry
         .as_object()
         .unwrap()

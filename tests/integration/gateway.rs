@@ -75,11 +75,31 @@ fn route(kind: &str, version: &str, name: &str, host: &str) -> Value {
 
 fn routes(suffix: &str) -> Vec<Value> {
     vec![
-        route("HTTPRoute", "v1", "web", &format!("www{suffix}.example.org")),
-        route("GRPCRoute", "v1", "grpc", &format!("grpc{suffix}.example.org")),
+        route(
+            "HTTPRoute",
+            "v1",
+            "web",
+            &format!("www{suffix}.example.org"),
+        ),
+        route(
+            "GRPCRoute",
+            "v1",
+            "grpc",
+            &format!("grpc{suffix}.example.org"),
+        ),
         route("TLSRoute", "v1", "tls", &format!("tls{suffix}.example.org")),
-        route("TCPRoute", "v1alpha2", "db", &format!("db{suffix}.example.org")),
-        route("UDPRoute", "v1alpha2", "dns", &format!("dns{suffix}.example.org")),
+        route(
+            "TCPRoute",
+            "v1alpha2",
+            "db",
+            &format!("db{suffix}.example.org"),
+        ),
+        route(
+            "UDPRoute",
+            "v1alpha2",
+            "dns",
+            &format!("dns{suffix}.example.org"),
+        ),
     ]
 }
 
@@ -172,7 +192,10 @@ async fn routes_and_dnsendpoints_keep_bind_in_step() {
     write(manifests.path(), "objects.yaml", &text.join("\n---\n"));
     let cluster_source = {
         let mut args = source_args();
-        args.extend(["--kubeconfig".to_string(), api.kubeconfig().display().to_string()]);
+        args.extend([
+            "--kubeconfig".to_string(),
+            api.kubeconfig().display().to_string(),
+        ]);
         args
     };
     let manifest_source = vec![
@@ -189,7 +212,10 @@ async fn routes_and_dnsendpoints_keep_bind_in_step() {
     let (code, from_files, output) =
         tokio::task::block_in_place(|| plan_json(&manifest_source, &provider));
     assert_eq!(code, 2, "{output}");
-    assert_eq!(from_cluster, from_files, "the offline plan is the cluster's plan");
+    assert_eq!(
+        from_cluster, from_files,
+        "the offline plan is the cluster's plan"
+    );
     let text = from_cluster.to_string();
     for name in ["www.example.org", "db.example.org", "_sip._tcp.example.org"] {
         assert!(text.contains(name), "{name} planned: {text}");
@@ -337,7 +363,11 @@ async fn routes_and_dnsendpoints_keep_bind_in_step() {
                 && a.resource == resource
                 && a.verbs.contains(&verb.as_str().unwrap())
         });
-        assert!(allowed, "{} {} is not in API_ACCESS", request.method, request.path);
+        assert!(
+            allowed,
+            "{} {} is not in API_ACCESS",
+            request.method, request.path
+        );
     }
 }
 
@@ -460,7 +490,10 @@ async fn dnsendpoint_status_goes_through_the_status_subresource() {
         stored()["status"]["conditions"][0]["reason"] == "ProviderRejected"
     })
     .await;
-    assert_eq!(stored()["status"]["conditions"][0]["lastTransitionTime"], since);
+    assert_eq!(
+        stored()["status"]["conditions"][0]["lastTransitionTime"],
+        since
+    );
     sink.report(vec![update(true, "Synced")]);
     crate::controller::eventually(Duration::from_secs(10), "Ready", || {
         stored()["status"]["conditions"][0]["status"] == "True"
