@@ -9,13 +9,8 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// A `zonesync` command with a clean environment (no `ZONESYNC_*` from the caller).
-///
-/// `ZONESYNC_TEST_BIN` names another binary to run instead of the one cargo built (a copy
-/// taken right after the build, when several checkouts share one target folder).
 pub fn zonesync() -> Command {
-    let binary = std::env::var_os("ZONESYNC_TEST_BIN")
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_zonesync").into());
-    let mut command = Command::new(binary);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_zonesync"));
     for (key, _) in std::env::vars() {
         if key.starts_with("ZONESYNC_") {
             command.env_remove(key);
