@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what zonesync's test suite talks to, when it is missing: BIND 9 (named, dig,
-# tsig-keygen), Knot DNS, moto_server (Route53 emulator) in .venv-peers/, and the C++ compiler
+# tsig-keygen), Knot DNS, moto_server (Route53 emulator) and helm-python-sdk (Helm's Go SDK, which
+# lints and renders the chart; no helm binary is needed) in .venv-peers/, and the C++ compiler
 # the fuzz smoke run needs to build libFuzzer.
 # Safe to run again: it only installs what is not there yet.
 set -euo pipefail
@@ -24,4 +25,8 @@ if [ ! -x .venv-peers/bin/moto_server ]; then
   python3 -m venv .venv-peers
   .venv-peers/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
 fi
-echo "test peers ready: $(named -v 2>/dev/null | head -1); knotd $(knotd -V 2>/dev/null | awk '{print $NF}'); moto $(.venv-peers/bin/python -c 'import moto; print(moto.__version__)')"
+if ! .venv-peers/bin/python -c 'import helm_python' 2>/dev/null; then
+  echo "installing helm-python-sdk into .venv-peers/"
+  .venv-peers/bin/pip install --quiet --disable-pip-version-check 'helm-python-sdk>=0.2.2,<0.3'
+fi
+echo "test peers ready: $(named -v 2>/dev/null | head -1); knotd $(knotd -V 2>/dev/null | awk '{print $NF}'); moto $(.venv-peers/bin/python -c 'import moto; print(moto.__version__)'); helm SDK $(.venv-peers/bin/python -c 'import helm_python; print(helm_python.helm_sdk_version())')"

@@ -85,83 +85,22 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// A zone plan's change groups, one per row, holding the plan's own changes (moved, not copied);
-/// the plan's rows are empty until [`restore_changes`] puts the changes back.
-#[derive(Debug)]
-struct MovedGroups {
-    /// One group per row: its record and marker changes, deletions → updates → creations,
-    /// records before their markers within each.
-    groups: Vec<ChangeGroup>,
-    /// For every change of every group, in order: its position in the row's record changes
-    /// followed by its marker changes.
-    origins: Vec<u32>,
-    /// Per group, how many of its changes are record changes (the rest are markers).
-    records: Vec<u32>,
-}
-
-/// Moves the changes of `zone_plan` into change groups, so applying a large plan does not hold
-/// a second copy of every change.
-fn take_change_groups(zone_plan: &mut ZonePlan) -> MovedGroups {
-    let mut moved = MovedGroups {
-        groups: Vec::with_capacity(zone_plan.rows.len()),
-        origins: Vec::new(),
-        records: Vec::with_capacity(zone_plan.rows.len()),
-    };
-    for row in &mut zone_plan.rows {
-        let subject = subject_of(row);
-        let records = std::mem::take(&mut row.changes);
-        moved.records.push(records.len() as u32);
-        let mut changes: Vec<(u32, Change)> = records
-            .into_iter()
-            .chain(std::mem::take(&mut row.markers))
-            .enumerate()
-            .map(|(position, change)| (position as u32, change))
-            .collect();
-        changes.sort_by_key(|(_, change)| rank(change));
-        moved
-            .origins
-            .extend(changes.iter().map(|(position, _)| *position));
-        moved.groups.push(ChangeGroup {
-            subject,
-            changes: changes.into_iter().map(|(_, change)| change).collect(),
-        });
-    }
-    moved
-}
-
-/// Puts the changes taken by [`take_change_groups`] back into `zone_plan`'s rows, in their
-/// original order.
-fn restore_changes(zone_plan: &mut ZonePlan, moved: MovedGroups) {
-    let mut origins = moved.origins.into_iter();
-    for ((row, group), records) in zone_plan
+/// A zone plan's change groups, one per row, borrowing the plan's changes: the row's record
+/// and marker changes in apply order ([`Change::apply_rank`]; the sort is stable, so records
+/// come before their markers within each rank).
+fn change_groups(zone_plan: &ZonePlan) -> Vec<ChangeGroup<'_>> {
+    zone_plan
         .rows
-        .iter_mut()
-        .zip(moved.groups)
-        .zip(moved.records)
-    {
-        let count = group.changes.len();
-        let mut slots: Vec<Option<Change>> = std::iter::repeat_with(|| None).take(count).collect();
-        for (change, origin) in group.changes.into_iter().zip(origins.by_ref()) {
-            slots[origin as usize] = Some(change);
-        }
-        // Exact capacities: collecting from a flattening iterator would reserve four changes
-        // per row, a large share of a big plan.
-        let records = records as usize;
-        let mut changes = slots.into_iter().flatten();
-        row.changes = Vec::with_capacity(records);
-        row.changes.extend(changes.by_ref().take(records));
-        row.markers = Vec::with_capacity(count - records);
-        row.markers.extend(changes);
-    }
-}
-
-/// Deletions, then updates, then creations.
-fn rank(change: &Change) -> u8 {
-    match change {
-        Change::Delete { .. } => 0,
-        Change::Update { .. } => 1,
-        Change::Create { .. } => 2,
-    }
+        .iter()
+        .map(|row| {
+            let mut changes: Vec<&Change> = row.changes.iter().chain(&row.markers).collect();
+            changes.sort_by_key(|change| change.apply_rank());
+            ChangeGroup {
+                subject: subject_of(row),
+                changes,
+            }
+        })
+        .collect()
 }
 
 /// What a row's group is reported under: its first record change, or its name.
@@ -180,23 +119,21 @@ fn subject_of(row: &RowPlan) -> RecordKey {
 /// and calls nothing.
 ///
 /// After each zone's provider call `applied` is given the zone, the groups sent and the
-/// provider's answer (the controller patches its copy of the zone from them). The groups hold
-/// the plan's own changes while they are applied, so a large plan is never copied; `plan` has
-/// them back when this returns. A failing zone does not stop the others; failures are in the
-/// outcome.
+/// provider's answer (the caller patches its copy of the zone from them). The groups borrow
+/// the plan's changes, so a large plan is never copied. A failing zone does not stop the
+/// others; failures are in the outcome.
 pub async fn apply(
     provider: &dyn Provider,
-    plan: &mut Plan,
+    plan: &Plan,
     mode: ApplyMode,
-    mut applied: impl FnMut(&Zone, &[ChangeGroup], Result<&ApplyReport, &ProviderError>),
+    mut applied: impl FnMut(&Zone, &[ChangeGroup<'_>], Result<&ApplyReport, &ProviderError>),
 ) -> ApplyOutcome {
     let mut outcome = ApplyOutcome::default();
     if mode == ApplyMode::DryRun {
         return outcome;
     }
-    for zone_plan in plan.zones.iter_mut().filter(|z| !z.rows.is_empty()) {
-        let moved = take_change_groups(zone_plan);
-        let groups = &moved.groups;
+    for zone_plan in plan.zones.iter().filter(|z| !z.rows.is_empty()) {
+        let groups = &change_groups(zone_plan);
         tracing::debug!(zone = %zone_plan.zone.name, groups = groups.len(), provider = provider.name(), "applying changes");
         let result = provider.apply(&zone_plan.zone, groups).await;
         applied(&zone_plan.zone, groups, result.as_ref());
@@ -210,11 +147,9 @@ pub async fn apply(
         if let Some(error) = &error {
             tracing::error!(zone = %zone_plan.zone.name, error = %error_chain(error), "applying changes failed");
         }
-        let sent = groups.len();
-        restore_changes(zone_plan, moved);
         outcome.zones.push(ZoneOutcome {
             zone: zone_plan.zone.clone(),
-            groups: sent,
+            groups: groups.len(),
             rejected,
             error,
         });
@@ -229,30 +164,12 @@ mod tests {
     use super::*;
     use crate::testing::{a, cname, name, txt, zone};
 
-    /// The groups a zone plan turns into, by copying: what the moved groups must equal.
-    fn change_groups(zone_plan: &ZonePlan) -> Vec<ChangeGroup> {
-        zone_plan
-            .rows
-            .iter()
-            .map(|row| {
-                let mut changes: Vec<Change> =
-                    row.changes.iter().chain(&row.markers).cloned().collect();
-                // Stable: records before their markers within each rank.
-                changes.sort_by_key(rank);
-                ChangeGroup {
-                    subject: subject_of(row),
-                    changes,
-                }
-            })
-            .collect()
-    }
-
     fn marker(host: &str) -> Endpoint {
         txt(host, "heritage=external-dns,external-dns/owner=default")
     }
 
     #[test]
-    fn moved_groups_match_copied_groups_and_restore_the_plan() {
+    fn groups_put_deletions_first_and_records_before_their_markers() {
         let swap = RowPlan {
             name: name("www.example.com"),
             set_identifier: None,
@@ -286,21 +203,31 @@ mod tests {
                 reason: DeleteReason::NoLongerDesired,
             }],
         };
-        let original = ZonePlan {
+        let plan = ZonePlan {
             zone: zone("example.com"),
             rows: vec![swap, orphan],
             owned: 2,
         };
-        let copied = change_groups(&original);
-        let mut plan = original.clone();
-        let moved = take_change_groups(&mut plan);
-        assert_eq!(moved.groups, copied);
-        assert!(
-            plan.rows
-                .iter()
-                .all(|r| r.changes.is_empty() && r.markers.is_empty())
+        let groups = change_groups(&plan);
+        let order: Vec<String> = groups[0]
+            .changes
+            .iter()
+            .map(|c| format!("{} {}", c.action(), c.record().name))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "delete www.example.com",
+                "delete cname-www.example.com",
+                "create www.example.com",
+                "create a-www.example.com",
+            ]
         );
-        restore_changes(&mut plan, moved);
-        assert_eq!(plan.rows, original.rows);
+        assert_eq!(groups[0].subject, a("www.example.com", ["192.0.2.1"]).key());
+        // A row of markers only is reported under its name.
+        assert_eq!(groups[1].subject.name, name("old.example.com"));
+        assert_eq!(groups[1].changes.len(), 1);
+        // The groups borrow the plan's own changes.
+        assert!(std::ptr::eq(groups[1].changes[0], &plan.rows[1].markers[0]));
     }
 }

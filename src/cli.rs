@@ -166,8 +166,6 @@ pub enum SourceName {
 pub enum ProviderName {
     /// A folder of RFC 1035 zone files (--zonefile-dir).
     Zonefile,
-    /// Zones held in memory for the run (--inmemory-zone); for trying things out.
-    Inmemory,
     /// Any dynamic DNS server (BIND, Knot, PowerDNS, Windows DNS) through RFC 2136 updates and AXFR.
     Rfc2136,
     /// AWS Route53 (`route53` is accepted too).
@@ -251,14 +249,6 @@ pub struct CommonArgs {
     /// Folder of zone files for --provider zonefile (one zone per file).
     #[arg(long, env = "ZONESYNC_ZONEFILE_DIR", help_heading = "Provider")]
     pub zonefile_dir: Option<PathBuf>,
-    /// Zone to create in memory for --provider inmemory; repeatable.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        env = "ZONESYNC_INMEMORY_ZONE",
-        help_heading = "Provider"
-    )]
-    pub inmemory_zone: Vec<String>,
 
     /// RFC2136 provider flags.
     #[command(flatten)]

@@ -32,90 +32,75 @@ pub struct ApiAccess {
     pub verbs: &'static [&'static str],
     /// True when only needed in zonesync's own namespace (a Role rather than a ClusterRole).
     pub own_namespace_only: bool,
-    /// The kustomize component under `deploy/components/` that grants it, for access only some
-    /// sources need; `None` for the base RBAC.
-    pub component: Option<&'static str>,
 }
-
-/// The component granting what the Gateway API sources read.
-pub const GATEWAY_API_COMPONENT: &str = "gateway-api";
-/// The component granting what `--source crd` reads and writes.
-pub const DNSENDPOINT_COMPONENT: &str = "dnsendpoint";
 
 const ROUTE_VERBS: &[&str] = &["list", "watch"];
 
 /// Every Kubernetes API call zonesync makes. The RBAC rules in `deploy/` are tested against
 /// this table; a new API call must be added here (and to the manifests) or the test fails.
+/// The Gateway API rows (and `namespaces`) are needed only by the `gateway-*` sources, the
+/// `externaldns.k8s.io` rows only by `crd`: `deploy/components/gateway-api` and
+/// `deploy/components/dnsendpoint` grant them.
 pub const API_ACCESS: &[ApiAccess] = &[
     ApiAccess {
         group: "networking.k8s.io",
         resource: "ingresses",
         verbs: &["get", "list", "watch"],
         own_namespace_only: false,
-        component: None,
     },
     ApiAccess {
         group: "",
         resource: "services",
         verbs: &["get", "list", "watch"],
         own_namespace_only: false,
-        component: None,
     },
     ApiAccess {
         group: "events.k8s.io",
         resource: "events",
         verbs: &["create", "patch"],
         own_namespace_only: false,
-        component: None,
     },
     ApiAccess {
         group: "coordination.k8s.io",
         resource: "leases",
         verbs: &["get", "create", "update"],
         own_namespace_only: true,
-        component: None,
     },
     ApiAccess {
         group: "gateway.networking.k8s.io",
         resource: "gateways",
         verbs: ROUTE_VERBS,
         own_namespace_only: false,
-        component: Some(GATEWAY_API_COMPONENT),
     },
     ApiAccess {
         group: "gateway.networking.k8s.io",
         resource: "httproutes",
         verbs: ROUTE_VERBS,
         own_namespace_only: false,
-        component: Some(GATEWAY_API_COMPONENT),
     },
     ApiAccess {
         group: "gateway.networking.k8s.io",
         resource: "grpcroutes",
         verbs: ROUTE_VERBS,
         own_namespace_only: false,
-        component: Some(GATEWAY_API_COMPONENT),
     },
     ApiAccess {
         group: "gateway.networking.k8s.io",
         resource: "tlsroutes",
         verbs: ROUTE_VERBS,
         own_namespace_only: false,
-        component: Some(GATEWAY_API_COMPONENT),
     },
     ApiAccess {
         group: "gateway.networking.k8s.io",
         resource: "tcproutes",
         verbs: ROUTE_VERBS,
         own_namespace_only: false,
-        component: Some(GATEWAY_API_COMPONENT),
     },
     ApiAccess {
         group: "gateway.networking.k8s.io",
         resource: "udproutes",
         verbs: ROUTE_VERBS,
         own_namespace_only: false,
-        component: Some(GATEWAY_API_COMPONENT),
     },
     // Only read when a listener admits routes by namespace labels.
     ApiAccess {
@@ -123,21 +108,18 @@ pub const API_ACCESS: &[ApiAccess] = &[
         resource: "namespaces",
         verbs: ROUTE_VERBS,
         own_namespace_only: false,
-        component: Some(GATEWAY_API_COMPONENT),
     },
     ApiAccess {
         group: "externaldns.k8s.io",
         resource: "dnsendpoints",
         verbs: ROUTE_VERBS,
         own_namespace_only: false,
-        component: Some(DNSENDPOINT_COMPONENT),
     },
     ApiAccess {
         group: "externaldns.k8s.io",
         resource: "dnsendpoints/status",
         verbs: &["update", "patch"],
         own_namespace_only: false,
-        component: Some(DNSENDPOINT_COMPONENT),
     },
 ];
 

@@ -3,13 +3,17 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+use std::sync::{Arc, Mutex};
+
 use anyhow::Context;
 use zonesync_core::Provider;
 
-use crate::apply::{self, ApplyMode, error_chain};
+use crate::apply::ApplyMode;
 use crate::cli::{Cli, Command, CommonArgs, LogFormat};
 use crate::config::{Config, SourceMode};
-use crate::plan::{DesiredState, Plan, Planner};
+use crate::controller::index::DesiredIndex;
+use crate::controller::reconcile::{Reconciler, Scope};
+use crate::plan::Plan;
 use crate::render::{self, OutputFormat};
 use crate::source::{SourceSnapshot, manifest};
 
@@ -102,6 +106,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
 
 /// `plan` (dry run) and `sync`: compute the plan, print it, apply it unless dry-running.
 ///
+/// They take the controller's path once over every name: the sources fill the desired-state
+/// index, and the [`Reconciler`] reads the zones, plans, holds back what the safety thresholds
+/// refuse and applies.
+///
 /// Exit status: 0 nothing to do (plan) or success (sync); 2 changes (plan); 1 when the safety
 /// thresholds held changes back or anything failed.
 async fn one_shot(args: &CommonArgs, output: OutputFormat, mode: ApplyMode) -> anyhow::Result<u8> {
@@ -110,14 +118,25 @@ async fn one_shot(args: &CommonArgs, output: OutputFormat, mode: ApplyMode) -> a
         println!("configuration is valid:\n{config:#?}");
         return Ok(EXIT_OK);
     }
-    let provider = config
-        .provider
-        .build()
-        .await
-        .context("cannot open the provider")?;
-    let mut plan = compute_plan(&config, provider.as_ref()).await?;
+    let provider: Arc<dyn Provider> = Arc::from(
+        config
+            .provider
+            .build()
+            .await
+            .context("cannot open the provider")?,
+    );
+    let index = Mutex::new(read_sources(&config).await?);
+    let mut reconciler = Reconciler::new(
+        provider,
+        config.registry.clone(),
+        config.plan.clone(),
+        config.safety,
+        mode,
+    );
+    let plan = reconciler.plan(&index, Scope::All { reread: true }).await?;
     print_plan(&plan, output)?;
-    let outcome = apply::apply(provider.as_ref(), &mut plan, mode, |_, _, _| {}).await;
+    let report = reconciler.apply(plan).await;
+    let (plan, outcome) = (report.plan, report.outcome);
     for refusal in &plan.refusals {
         eprintln!("error: {refusal}");
     }
@@ -155,60 +174,25 @@ fn print_plan(plan: &Plan, format: OutputFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads the sources.
+/// Reads the sources once into a desired-state index, as the controller's watches fill it.
+/// An object without targets keeps its records for `--target-grace-period`, which a one-shot
+/// run never outlives: it never deletes for that reason.
 ///
 /// Fails when any source cannot be read completely: a partial read must never become a plan.
-pub async fn read_sources(config: &Config) -> anyhow::Result<SourceSnapshot> {
-    match &config.source_mode {
+pub async fn read_sources(config: &Config) -> anyhow::Result<DesiredIndex> {
+    let snapshot: SourceSnapshot = match &config.source_mode {
         SourceMode::Manifests(paths) => {
             let objects = manifest::load(paths, &config.source.crd)?;
-            Ok(manifest::snapshot(&objects, &config.source))
+            manifest::snapshot(&objects, &config.source)
         }
         SourceMode::Cluster { kubeconfig } => {
             let client = crate::cluster::client(kubeconfig.as_deref()).await?;
-            Ok(crate::cluster::list_snapshot(&client, &config.source).await?)
+            crate::cluster::list_snapshot(&client, &config.source).await?
         }
+    };
+    let mut index = DesiredIndex::new(config.target_grace);
+    for outcome in snapshot.outcomes {
+        index.upsert(outcome);
     }
-}
-
-/// Reads sources and provider and computes the plan.
-///
-/// Fails when a source or a zone cannot be read completely.
-pub async fn compute_plan(config: &Config, provider: &dyn Provider) -> anyhow::Result<Plan> {
-    let mut snapshot = read_sources(config).await?;
-    if !config.target_grace.is_zero() {
-        snapshot.protect_targetless();
-    }
-    let zones: Vec<_> = provider
-        .zones()
-        .await
-        .map_err(|e| anyhow::anyhow!(error_chain(&e)))
-        .context("cannot list zones")?
-        .into_iter()
-        .filter(|zone| config.plan.domain_filter.may_match_zone(&zone.name))
-        .collect();
-    let mut inventories = Vec::with_capacity(zones.len());
-    for zone in zones {
-        let records = provider
-            .records(&zone)
-            .await
-            .map_err(|e| anyhow::anyhow!(error_chain(&e)))
-            .with_context(|| format!("cannot read zone {}", zone.name))?;
-        let inventory = config.registry.inventory(records);
-        inventories.push((zone, inventory));
-    }
-    let desired =
-        DesiredState::from_snapshot(&snapshot, |endpoints| provider.adjust_desired(endpoints));
-    let mut options = config.plan.clone();
-    options.default_ttl = provider.default_ttl();
-    let planner = Planner::new(&config.registry, &options);
-    let mut plan = planner.plan(
-        &desired.endpoints,
-        &desired,
-        &inventories,
-        &snapshot.skipped,
-    );
-    let owned: Vec<usize> = plan.zones.iter().map(|z| z.owned).collect();
-    crate::safety::enforce(&mut plan, &config.safety, |i| owned[i]);
-    Ok(plan)
+    Ok(index)
 }

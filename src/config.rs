@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use zonesync_core::{DnsName, InMemoryProvider, Provider, RecordType, Zone};
+use zonesync_core::{Provider, RecordType};
 
 use crate::cli::{CommonArgs, ProviderName, RunArgs, SourceName};
 use crate::filter::{DomainFilter, DomainFilterError, LabelSelector, SelectorError};
@@ -55,11 +55,6 @@ pub enum ProviderConfig {
         /// The folder.
         dir: PathBuf,
     },
-    /// In-memory zones.
-    InMemory {
-        /// Zones to create.
-        zones: Vec<DnsName>,
-    },
     /// A dynamic DNS server.
     Rfc2136(zonesync_rfc2136::Rfc2136Config),
     /// AWS Route53.
@@ -80,13 +75,6 @@ impl ProviderConfig {
             ProviderConfig::Route53(config) => {
                 Box::new(zonesync_route53::Route53Provider::new(config.clone()).await?)
             }
-            ProviderConfig::InMemory { zones } => Box::new(
-                zones
-                    .iter()
-                    .fold(InMemoryProvider::new(), |provider, zone| {
-                        provider.with_zone(Zone::new(zone.clone()))
-                    }),
-            ),
         })
     }
 }
@@ -268,20 +256,6 @@ impl Config {
                     invalid("--provider zonefile needs --zonefile-dir DIR".into())
                 })?,
             },
-            ProviderName::Inmemory => {
-                let zones = args
-                    .inmemory_zone
-                    .iter()
-                    .map(|z| {
-                        DnsName::parse(z).map_err(|e| {
-                            invalid(format!(
-                                "--inmemory-zone {z:?} is not a valid zone name: {e}"
-                            ))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                ProviderConfig::InMemory { zones }
-            }
             ProviderName::Rfc2136 => {
                 ProviderConfig::Rfc2136(args.rfc2136.validate().map_err(invalid)?)
             }

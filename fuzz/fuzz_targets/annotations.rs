@@ -38,11 +38,13 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use libfuzzer_sys::fuzz_target;
+use zonesync::controller::index::DesiredIndex;
 use zonesync::filter::LabelSelector;
+use zonesync::plan::{ObjectLookup, ObjectStatus};
 use zonesync::source::annotations::{MAX_TTL, parse_ttl};
 use zonesync::source::{
     AnnotationPrefixes, ObjectOutcome, ResourceKind, ResourceRef, SkipScope, SourceConfig,
-    SourceSnapshot, Target, ingress, service,
+    Target, ingress, service,
 };
 use zonesync_core::{DnsName, MAX_LABEL_LEN, MAX_NAME_LEN, RecordType};
 
@@ -408,13 +410,15 @@ fn check_outcome(outcome: &ObjectOutcome, resource: &ResourceRef) {
 }
 
 fn check_snapshot(outcome: &ObjectOutcome) {
-    let mut snapshot = SourceSnapshot::default();
-    snapshot.push(outcome.clone());
+    let mut index = DesiredIndex::new(std::time::Duration::ZERO);
+    index.upsert(outcome.clone());
     let resource = outcome.resource.to_string();
-    assert!(snapshot.seen.contains(&resource));
-    assert_eq!(snapshot.selected.contains(&resource), outcome.selected);
-    assert_eq!(
-        snapshot.protected.contains(&resource),
-        outcome.is_skipped_whole()
-    );
+    let expected = if !outcome.selected {
+        ObjectStatus::NotSelected
+    } else if outcome.is_skipped_whole() {
+        ObjectStatus::Skipped
+    } else {
+        ObjectStatus::Selected
+    };
+    assert_eq!(index.object_status(&resource), expected);
 }

@@ -77,12 +77,10 @@ fn round_trip_through_provider(text: &str, endpoints: &[Endpoint]) {
     let Some(probe) = probe_record(zone, endpoints) else {
         return;
     };
-    let group = ChangeGroup {
-        subject: probe.key(),
-        changes: vec![Change::Create {
-            record: probe.clone(),
-        }],
-    };
+    let create = [Change::Create {
+        record: probe.clone(),
+    }];
+    let group = ChangeGroup::new(probe.key(), &create);
     let report = match block_on(provider.apply(zone, &[group])) {
         Ok(report) => report,
         Err(error) => {

@@ -9,14 +9,23 @@
 //! | `ProviderRejected` | Warning | the DNS provider refused the change |
 //! | `ChangeHeldBack` | Warning | the safety thresholds hold the change back |
 //!
-//! Warnings that persist are published once an hour, not on every reconcile.
+//! A reconcile publishes at most one Event per object: what happened to its records is
+//! gathered into one note (the reason is the common one, `RecordsChanged` for a mix of
+//! creations, updates and deletions; a warning outranks the normal reasons). Records that only
+//! changed owner object, their values untouched, get no Event. Warnings that persist are
+//! published once an hour, not on every reconcile. As in client-go, each object has a token
+//! bucket (a burst of [`OBJECT_BURST`], then one Event per [`OBJECT_REFILL`]) and all Events
+//! share a global one ([`GLOBAL_BURST`], then [`GLOBAL_PER_SECOND`] a second); what they refuse
+//! is dropped and counted in `zonesync_events_dropped_total`.
 //!
-//! A DNSEndpoint also gets `status.observedGeneration` and a `Ready` condition after each
-//! reconcile of its names ([`dnsendpoint_statuses`], [`StatusSink`]): `True` (`Synced`) when
-//! every record set was written or already right, else `False` with the first problem's reason
-//! (`ProviderRejected`, `HeldBack`, `ConflictLost`, `InvalidEndpoint`) and the messages.
+//! A DNSEndpoint's status after a reconcile of its names follows from that reconcile's Events
+//! ([`dnsendpoint_statuses`]; written by [`StatusSink`]): `status.observedGeneration` and a
+//! `Ready` condition, `True` (`Synced`) when every record set was written or already right,
+//! else `False` with the problem's reason (`ProviderRejected`, `HeldBack`, `ConflictLost`,
+//! `InvalidEndpoint`) and the Event's note.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -25,6 +34,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tokio::sync::mpsc;
 use zonesync_core::{Change, RecordKey};
 
+use super::metrics::Metrics;
 use super::reconcile::ReconcileReport;
 use crate::plan::{ConflictKind, ObjectLookup, ObjectStatus};
 
@@ -41,8 +51,70 @@ pub struct EventRequest {
     pub note: String,
 }
 
-/// The Events a reconcile report warrants; objects that no longer exist get none.
+/// The Events a reconcile report warrants, at most one per object; objects that no longer
+/// exist get none (except for changes held back, which explain why records are still there).
 pub fn events_for(report: &ReconcileReport, objects: &dyn ObjectLookup) -> Vec<EventRequest> {
+    aggregate(each_event(report, objects))
+}
+
+/// Most characters of an Event note.
+const NOTE_LIMIT: usize = 1000;
+
+/// Folds the events of one reconcile into one per object, keeping the objects' first-seen
+/// order.
+fn aggregate(events: Vec<EventRequest>) -> Vec<EventRequest> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_object: BTreeMap<String, Vec<EventRequest>> = BTreeMap::new();
+    for event in events {
+        let list = by_object.entry(event.resource.clone()).or_default();
+        if list.is_empty() {
+            order.push(event.resource.clone());
+        }
+        if !list.contains(&event) {
+            list.push(event);
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|resource| {
+            let list = by_object.remove(&resource)?;
+            if list.len() == 1 {
+                return list.into_iter().next();
+            }
+            let warning = list.iter().any(|e| e.warning);
+            let kept: Vec<&EventRequest> = list.iter().filter(|e| e.warning == warning).collect();
+            let first = kept[0].reason;
+            // A warning outranks the rest; normal events of one kind keep it.
+            let reason = if warning || kept.iter().all(|e| e.reason == first) {
+                first
+            } else {
+                "RecordsChanged"
+            };
+            let mut note = String::new();
+            for (shown, event) in list.iter().enumerate() {
+                let part = if shown == 0 {
+                    event.note.clone()
+                } else {
+                    format!("; {}", event.note)
+                };
+                if note.len() + part.len() > NOTE_LIMIT - 40 {
+                    note.push_str(&format!("; … and {} more", list.len() - shown));
+                    break;
+                }
+                note.push_str(&part);
+            }
+            Some(EventRequest {
+                resource,
+                warning,
+                reason,
+                note,
+            })
+        })
+        .collect()
+}
+
+/// Every event of a report, before aggregation.
+fn each_event(report: &ReconcileReport, objects: &dyn ObjectLookup) -> Vec<EventRequest> {
     let mut events = Vec::new();
     let exists = |resource: &str| objects.object_status(resource) != ObjectStatus::Absent;
     let mut push = |resource: &str, warning: bool, reason: &'static str, note: String| {
@@ -93,6 +165,15 @@ pub fn events_for(report: &ReconcileReport, objects: &dyn ObjectLookup) -> Vec<E
                         "ProviderRejected",
                         format!("{} {}: {message}", change.action(), record.key()),
                     );
+                    continue;
+                }
+                if change
+                    .updated_fields()
+                    .iter()
+                    .all(|field| *field == zonesync_core::UpdateField::Resource)
+                    && matches!(change, Change::Update { .. })
+                {
+                    // Adopted unchanged: only the owning object recorded in the marker moved.
                     continue;
                 }
                 let (reason, note) = match change {
@@ -194,12 +275,16 @@ pub fn object_reference(resource: &str) -> Option<ObjectReference> {
 #[derive(Clone)]
 pub struct EventSink {
     sender: Option<mpsc::Sender<EventRequest>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl EventSink {
     /// A sink that drops everything (events disabled).
     pub fn disabled() -> Self {
-        Self { sender: None }
+        Self {
+            sender: None,
+            metrics: None,
+        }
     }
 
     /// Queues events; drops them when the queue is full rather than slow down reconciles.
@@ -210,6 +295,9 @@ impl EventSink {
         for event in events {
             if sender.try_send(event).is_err() {
                 tracing::debug!("event queue full; dropping an event");
+                if let Some(metrics) = &self.metrics {
+                    metrics.events_dropped.inc();
+                }
             }
         }
     }
@@ -217,9 +305,110 @@ impl EventSink {
 
 /// How long a repeated warning stays quiet.
 const REPEAT_AFTER: Duration = Duration::from_secs(3600);
+/// Events one object may get in a burst (client-go's spam filter: 25).
+pub const OBJECT_BURST: f64 = 25.0;
+/// Time for one more Event of an object once its burst is spent (client-go: 5 minutes).
+pub const OBJECT_REFILL: Duration = Duration::from_secs(300);
+/// Events published in a burst over all objects (client-go queues at most 1000).
+pub const GLOBAL_BURST: f64 = 1000.0;
+/// Events published per second over all objects once the burst is spent.
+pub const GLOBAL_PER_SECOND: f64 = 10.0;
+
+/// A token bucket: `burst` tokens, refilled at `per_second`.
+#[derive(Clone, Debug)]
+pub struct TokenBucket {
+    tokens: f64,
+    burst: f64,
+    per_second: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(burst: f64, per_second: f64, now: Instant) -> Self {
+        Self {
+            tokens: burst,
+            burst,
+            per_second,
+            last: now,
+        }
+    }
+
+    /// Takes a token if there is one at `now`.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// True when the bucket would be full at `now` (an idle object's bucket can be dropped).
+    fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.per_second >= self.burst
+    }
+}
+
+/// Decides which Events are published: repeated warnings, the per-object and the global
+/// rate limits. Pure, so it is tested without a cluster.
+pub struct EventFilter {
+    recent_warnings: HashMap<EventRequest, Instant>,
+    per_object: HashMap<String, TokenBucket>,
+    global: TokenBucket,
+}
+
+impl EventFilter {
+    /// A filter with full buckets.
+    pub fn new(now: Instant) -> Self {
+        Self {
+            recent_warnings: HashMap::new(),
+            per_object: HashMap::new(),
+            global: TokenBucket::new(GLOBAL_BURST, GLOBAL_PER_SECOND, now),
+        }
+    }
+
+    /// `Some(true)` to publish, `Some(false)` to drop for a rate limit, `None` to skip quietly
+    /// (a warning published less than an hour ago).
+    pub fn admit(&mut self, request: &EventRequest, now: Instant) -> Option<bool> {
+        if request.warning {
+            if self
+                .recent_warnings
+                .get(request)
+                .is_some_and(|at| now.saturating_duration_since(*at) < REPEAT_AFTER)
+            {
+                return None;
+            }
+            self.recent_warnings
+                .retain(|_, at| now.saturating_duration_since(*at) < REPEAT_AFTER);
+            self.recent_warnings.insert(request.clone(), now);
+        }
+        if self.per_object.len() > 10_000 {
+            self.per_object.retain(|_, bucket| !bucket.is_full(now));
+        }
+        let bucket = self
+            .per_object
+            .entry(request.resource.clone())
+            .or_insert_with(|| {
+                TokenBucket::new(OBJECT_BURST, 1.0 / OBJECT_REFILL.as_secs_f64(), now)
+            });
+        if !bucket.take(now) {
+            return Some(false);
+        }
+        Some(self.global.take(now))
+    }
+}
 
 /// Starts the publisher task.
-pub fn spawn(client: Client, instance: Option<String>) -> (EventSink, tokio::task::JoinHandle<()>) {
+pub fn spawn(
+    client: Client,
+    instance: Option<String>,
+    metrics: Arc<Metrics>,
+) -> (EventSink, tokio::task::JoinHandle<()>) {
     let (sender, mut receiver) = mpsc::channel::<EventRequest>(1024);
     let recorder = Recorder::new(
         client,
@@ -228,25 +417,25 @@ pub fn spawn(client: Client, instance: Option<String>) -> (EventSink, tokio::tas
             instance,
         },
     );
+    let sink_metrics = metrics.clone();
     let handle = tokio::spawn(async move {
-        let mut recent: HashMap<EventRequest, Instant> = HashMap::new();
+        let mut filter = EventFilter::new(Instant::now());
         while let Some(request) = receiver.recv().await {
-            if request.warning {
-                if recent
-                    .get(&request)
-                    .is_some_and(|at| at.elapsed() < REPEAT_AFTER)
-                {
+            match filter.admit(&request, Instant::now()) {
+                None => continue,
+                Some(false) => {
+                    metrics.events_dropped.inc();
+                    tracing::debug!(resource = %request.resource, reason = request.reason, "event rate limit reached; dropping an event");
                     continue;
                 }
-                recent.retain(|_, at| at.elapsed() < REPEAT_AFTER);
-                recent.insert(request.clone(), Instant::now());
+                Some(true) => {}
             }
             let Some(reference) = object_reference(&request.resource) else {
                 continue;
             };
             let mut note = request.note.clone();
-            if note.len() > 1000 {
-                let mut end = 1000;
+            if note.len() > NOTE_LIMIT {
+                let mut end = NOTE_LIMIT;
                 while !note.is_char_boundary(end) {
                     end -= 1;
                 }
@@ -263,14 +452,20 @@ pub fn spawn(client: Client, instance: Option<String>) -> (EventSink, tokio::tas
                 action: "Reconcile".into(),
                 secondary: None,
             };
-            if let Err(error) = recorder.publish(&event, &reference).await {
-                tracing::debug!(%error, resource = %request.resource, "could not publish an event");
+            match recorder.publish(&event, &reference).await {
+                Ok(()) => {
+                    metrics.events_published.inc();
+                }
+                Err(error) => {
+                    tracing::debug!(%error, resource = %request.resource, "could not publish an event")
+                }
             }
         }
     });
     (
         EventSink {
             sender: Some(sender),
+            metrics: Some(sink_metrics),
         },
         handle,
     )
@@ -333,14 +528,17 @@ pub fn dnsendpoint_statuses(
                     }
                 }
                 None => {
-                    let written = mine.iter().filter(|e| !e.warning).count();
+                    let written: Vec<&str> = mine.iter().map(|e| e.note.as_str()).collect();
                     ReadyCondition {
                         ready: true,
                         reason: "Synced",
-                        message: if written == 0 {
+                        message: if written.is_empty() {
                             "every record set is as declared".to_string()
                         } else {
-                            format!("{written} record change(s) written; every record set is as declared")
+                            shorten_message(&format!(
+                                "every record set is as declared; {}",
+                                written.join("; ")
+                            ))
                         },
                     }
                 }
@@ -561,7 +759,7 @@ mod tests {
         );
         assert!(statuses[1].condition.message.contains("delete c held back"));
         assert!(statuses[1].condition.message.contains("bad entry"));
-        assert!(statuses[0].condition.message.contains("1 record change"));
+        assert!(statuses[0].condition.message.contains("created a"));
 
         let patch = status_patch(&statuses[1], "2026-12-06T00:00:00Z");
         assert_eq!(patch["status"]["observedGeneration"], 1);
@@ -586,5 +784,116 @@ mod tests {
         assert_eq!(endpoint.kind.as_deref(), Some("DNSEndpoint"));
         assert_eq!(endpoint.namespace.as_deref(), Some("dns"));
         assert!(object_reference("pod/default/x").is_none());
+    }
+
+    #[test]
+    fn one_event_per_object_lists_its_records() {
+        let events = aggregate(vec![
+            event("ingress/default/web", false, "RecordCreated", "created a"),
+            event("ingress/default/api", false, "RecordCreated", "created b"),
+            event("ingress/default/web", false, "RecordCreated", "created c"),
+            event("ingress/default/api", false, "RecordDeleted", "deleted d"),
+            event("ingress/default/web", false, "RecordCreated", "created c"),
+        ]);
+        assert_eq!(
+            events,
+            vec![
+                event(
+                    "ingress/default/web",
+                    false,
+                    "RecordCreated",
+                    "created a; created c"
+                ),
+                event(
+                    "ingress/default/api",
+                    false,
+                    "RecordsChanged",
+                    "created b; deleted d"
+                ),
+            ]
+        );
+        let mixed = aggregate(vec![
+            event("service/default/lb", false, "RecordCreated", "created a"),
+            event("service/default/lb", true, "ProviderRejected", "refused b"),
+        ]);
+        assert_eq!(mixed.len(), 1);
+        assert!(mixed[0].warning);
+        assert_eq!(mixed[0].reason, "ProviderRejected");
+        assert_eq!(mixed[0].note, "created a; refused b");
+    }
+
+    #[test]
+    fn long_notes_are_cut_with_a_count() {
+        let many: Vec<EventRequest> = (0..200)
+            .map(|i| {
+                event(
+                    "ingress/default/web",
+                    false,
+                    "RecordCreated",
+                    &format!("created host-{i}.example.com A"),
+                )
+            })
+            .collect();
+        let events = aggregate(many);
+        assert_eq!(events.len(), 1);
+        assert!(
+            events[0].note.len() <= NOTE_LIMIT,
+            "{}",
+            events[0].note.len()
+        );
+        assert!(events[0].note.ends_with("more"), "{}", events[0].note);
+    }
+
+    #[test]
+    fn rate_limits_per_object_and_overall() {
+        let start = Instant::now();
+        let mut filter = EventFilter::new(start);
+        let web = event("ingress/default/web", false, "RecordCreated", "x");
+        let admitted = (0..30)
+            .filter(|_| filter.admit(&web, start) == Some(true))
+            .count();
+        assert_eq!(admitted, OBJECT_BURST as usize, "the object's burst");
+        assert_eq!(filter.admit(&web, start + OBJECT_REFILL), Some(true));
+        assert_eq!(filter.admit(&web, start + OBJECT_REFILL), Some(false));
+
+        let mut filter = EventFilter::new(start);
+        let admitted = (0..1500)
+            .filter(|i| {
+                let other = event(
+                    &format!("ingress/default/o{i}"),
+                    false,
+                    "RecordCreated",
+                    "x",
+                );
+                filter.admit(&other, start) == Some(true)
+            })
+            .count();
+        assert_eq!(admitted, GLOBAL_BURST as usize, "the global burst");
+        let later = start + Duration::from_secs(1);
+        let admitted = (0..100)
+            .filter(|i| {
+                let other = event(
+                    &format!("ingress/default/n{i}"),
+                    false,
+                    "RecordCreated",
+                    "x",
+                );
+                filter.admit(&other, later) == Some(true)
+            })
+            .count();
+        assert_eq!(admitted, GLOBAL_PER_SECOND as usize);
+    }
+
+    #[test]
+    fn repeated_warnings_wait_an_hour() {
+        let start = Instant::now();
+        let mut filter = EventFilter::new(start);
+        let warning = event("ingress/default/web", true, "ConflictLost", "x");
+        assert_eq!(filter.admit(&warning, start), Some(true));
+        assert_eq!(
+            filter.admit(&warning, start + Duration::from_secs(60)),
+            None
+        );
+        assert_eq!(filter.admit(&warning, start + REPEAT_AFTER), Some(true));
     }
 }

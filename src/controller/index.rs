@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use zonesync_core::{DnsName, Endpoint};
+use zonesync_core::DnsName;
 
 use crate::plan::{DesiredEndpoint, ObjectLookup, ObjectStatus};
 use crate::source::{Claim, ObjectOutcome, ResourceKind, SkippedInput};
@@ -252,12 +252,10 @@ impl DesiredIndex {
         }
     }
 
-    /// The desired endpoints for `names`, from every object claiming them; `adjust` applies
-    /// provider conventions.
+    /// The desired endpoints for `names`, from every object claiming them.
     pub fn desired_for<'a>(
         &self,
         names: impl IntoIterator<Item = &'a DnsName>,
-        adjust: impl Fn(Vec<Endpoint>) -> Vec<Endpoint>,
     ) -> Vec<DesiredEndpoint> {
         let mut resources = BTreeSet::new();
         let names: HashSet<&DnsName> = names.into_iter().collect();
@@ -271,14 +269,11 @@ impl DesiredIndex {
             let Some(claim) = self.objects.get(resource).and_then(|e| e.claim.as_ref()) else {
                 continue;
             };
-            let endpoints: Vec<Endpoint> = claim
-                .endpoints()
-                .into_iter()
-                .filter(|e| names.contains(&e.name))
-                .collect();
             desired.extend(
-                adjust(endpoints)
+                claim
+                    .endpoints()
                     .into_iter()
+                    .filter(|e| names.contains(&e.name))
                     .map(|endpoint| DesiredEndpoint {
                         endpoint,
                         created: claim.created,
@@ -288,22 +283,22 @@ impl DesiredIndex {
         desired
     }
 
-    /// Every desired endpoint.
-    pub fn desired_all(
-        &self,
-        adjust: impl Fn(Vec<Endpoint>) -> Vec<Endpoint>,
-    ) -> Vec<DesiredEndpoint> {
+    /// Every desired endpoint, by object.
+    pub fn desired_all(&self) -> Vec<DesiredEndpoint> {
         let mut desired = Vec::new();
         let mut resources: Vec<&Arc<str>> = self.objects.keys().collect();
         resources.sort();
         for resource in resources {
             if let Some(claim) = self.objects.get(resource).and_then(|e| e.claim.as_ref()) {
-                desired.extend(adjust(claim.endpoints()).into_iter().map(|endpoint| {
-                    DesiredEndpoint {
-                        endpoint,
-                        created: claim.created,
-                    }
-                }));
+                desired.extend(
+                    claim
+                        .endpoints()
+                        .into_iter()
+                        .map(|endpoint| DesiredEndpoint {
+                            endpoint,
+                            created: claim.created,
+                        }),
+                );
             }
         }
         desired
@@ -432,7 +427,7 @@ mod tests {
         ));
         index.upsert(outcome("b", &["x.example.com"], "192.0.2.2"));
         let wanted = [name("x.example.com")];
-        let desired = index.desired_for(wanted.iter(), |e| e);
+        let desired = index.desired_for(wanted.iter());
         assert_eq!(desired.len(), 2);
         assert!(
             desired
@@ -455,7 +450,7 @@ mod tests {
         // The load balancer status empties: nothing changes in DNS.
         index.upsert(targetless("web", "www.example.com"));
         assert!(dirty(&mut index).is_empty());
-        let desired = index.desired_for([name("www.example.com")].iter(), |e| e);
+        let desired = index.desired_for([name("www.example.com")].iter());
         assert_eq!(desired.len(), 1, "the last targets are still wanted");
         assert_eq!(
             index.object_status("ingress/default/web"),
@@ -475,7 +470,7 @@ mod tests {
         assert_eq!(dirty(&mut index), ["www.example.com"]);
         assert!(
             index
-                .desired_for([name("www.example.com")].iter(), |e| e)
+                .desired_for([name("www.example.com")].iter())
                 .is_empty()
         );
         assert_eq!(

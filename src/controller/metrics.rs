@@ -89,6 +89,10 @@ pub struct Metrics {
     pub indexed_objects: Gauge,
     /// Records held in the zone cache.
     pub cached_records: Gauge,
+    /// Kubernetes Events not published: the queue was full or a rate limit refused them.
+    pub events_dropped: Counter,
+    /// Kubernetes Events published.
+    pub events_published: Counter,
 }
 
 impl Metrics {
@@ -111,6 +115,8 @@ impl Metrics {
             watch_errors: Family::default(),
             indexed_objects: Gauge::default(),
             cached_records: Gauge::default(),
+            events_dropped: Counter::default(),
+            events_published: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -187,6 +193,16 @@ impl Metrics {
             "cached_records",
             "Records held in the zone cache",
             metrics.cached_records.clone(),
+        );
+        registry.register(
+            "events_dropped",
+            "Kubernetes Events not published because of the queue or the rate limits",
+            metrics.events_dropped.clone(),
+        );
+        registry.register(
+            "events_published",
+            "Kubernetes Events published",
+            metrics.events_published.clone(),
         );
         Self {
             registry,
@@ -432,10 +448,16 @@ impl Provider for InstrumentedProvider {
         result
     }
 
+    async fn unchanged_since_read(&self, zone: &Zone) -> Result<bool, ProviderError> {
+        let result = self.inner.unchanged_since_read(zone).await;
+        self.count("unchanged_since_read", &result);
+        result
+    }
+
     async fn apply(
         &self,
         zone: &Zone,
-        groups: &[ChangeGroup],
+        groups: &[ChangeGroup<'_>],
     ) -> Result<ApplyReport, ProviderError> {
         let result = self.inner.apply(zone, groups).await;
         self.count("apply", &result);
@@ -447,16 +469,12 @@ impl Provider for InstrumentedProvider {
         result
     }
 
-    fn invalidate(&self, zone: &Zone) {
-        self.inner.invalidate(zone);
-    }
-
     fn default_ttl(&self) -> u32 {
         self.inner.default_ttl()
     }
 
-    fn adjust_desired(&self, desired: Vec<Endpoint>) -> Vec<Endpoint> {
-        self.inner.adjust_desired(desired)
+    async fn adjust_desired(&self, desired: Vec<Endpoint>) -> Result<Vec<Endpoint>, ProviderError> {
+        self.inner.adjust_desired(desired).await
     }
 }
 

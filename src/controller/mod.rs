@@ -28,7 +28,7 @@ use crate::config::{RunConfig, SourceMode};
 use events::EventSink;
 use index::DesiredIndex;
 use metrics::{ChangeLabels, Health, InstrumentedProvider, Metrics, ReconcileLabels};
-use reconcile::{ReconcileReport, Reconciler, lock};
+use reconcile::{ReconcileReport, Reconciler, Scope, lock};
 
 /// Shared state between the watches, the reconcile loop and the HTTP server.
 pub struct Shared {
@@ -90,22 +90,22 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         shutdown.clone(),
     );
 
-    let (mut leader, leader_task) = match &config.leader {
+    // Without leader election a lone instance always leads; the sender lives as long as the
+    // run, so the receiver never reports a closed channel.
+    let (_always_leader, mut leader, leader_task) = match &config.leader {
         Some(lease) => {
             let (receiver, task) = leader::spawn(client.clone(), lease.clone(), shutdown.clone());
-            (receiver, Some(task))
+            (None, receiver, Some(task))
         }
         None => {
             let (sender, receiver) = watch_channel::channel(true);
-            // Keep the sender alive for the whole run: a lone instance always leads.
-            std::mem::forget(sender);
-            (receiver, None)
+            (Some(sender), receiver, None)
         }
     };
 
     let (sink, events_task) = if config.events && !config.dry_run {
         let instance = config.leader.as_ref().map(|l| l.identity.clone());
-        let (sink, task) = events::spawn(client.clone(), instance);
+        let (sink, task) = events::spawn(client.clone(), instance, metrics.clone());
         (sink, Some(task))
     } else {
         (EventSink::disabled(), None)
@@ -184,7 +184,8 @@ async fn reconcile_loop(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let kinds = config.common.source.kinds.clone();
-    // Never plan from a half view: wait for every initial list.
+    // Never plan from a half view: wait for every initial list. Each completed list notifies
+    // `dirty` (a notification given while nobody waits is kept), so no polling is needed.
     loop {
         if lock(&shared.index).is_synced(&kinds) {
             break;
@@ -192,7 +193,6 @@ async fn reconcile_loop(
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             _ = shared.dirty.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
     }
     shared.health.set_synced(true);
@@ -203,8 +203,16 @@ async fn reconcile_loop(
 
     let mut next_drift = Instant::now();
     let mut retry_at: Option<Instant> = None;
-    let mut failures: u32 = 0;
+    let mut retries = retry_delays();
     let mut was_leader = false;
+    // When the last event reconcile started: an event arriving while nothing is being applied
+    // is applied at once; events arriving during an apply, or within
+    // --min-event-sync-interval of the last one, are gathered into the next, which waits at
+    // most that long.
+    let mut last_event_pass: Option<Instant> = None;
+    // Deletions are never applied from a lone first event: they wait for the batch window, so
+    // a burst of deletions is judged as a whole by the safety thresholds.
+    let mut deletions_wait_until: Option<Instant> = None;
     loop {
         let is_leader = *leader.borrow();
         shared.health.set_leader(is_leader);
@@ -240,60 +248,87 @@ async fn reconcile_loop(
             .flatten()
             .min();
         let has_dirty = lock(&shared.index).has_dirty();
+        let batch_ready_at = [
+            last_event_pass.map(|at| at + config.debounce),
+            deletions_wait_until,
+        ]
+        .into_iter()
+        .flatten()
+        .max();
         let trigger = if now >= next_drift {
             Some(Trigger::Drift)
-        } else if has_dirty && retry_at.is_none_or(|at| now >= at) {
+        } else if has_dirty
+            && retry_at.is_none_or(|at| now >= at)
+            && batch_ready_at.is_none_or(|at| now >= at)
+        {
             Some(Trigger::Event)
         } else {
             None
         };
         let Some(trigger) = trigger else {
-            let sleep_until = due.unwrap_or(now + config.interval);
+            let mut sleep_until = due.unwrap_or(now + config.interval);
+            if has_dirty {
+                // Names wait for the batch window or a retry: wake when it ends.
+                let ready = [retry_at, batch_ready_at].into_iter().flatten().max();
+                if let Some(ready) = ready {
+                    sleep_until = sleep_until.min(ready);
+                }
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = leader.changed() => {}
-                _ = shared.dirty.notified() => {
-                    // Gather the burst into one apply.
-                    tokio::time::sleep(config.debounce).await;
-                }
+                _ = shared.dirty.notified() => {}
                 _ = tokio::time::sleep_until(sleep_until.into()) => {}
             }
             continue;
         };
+        if trigger == Trigger::Event {
+            last_event_pass = Some(now);
+        }
 
-        let work = async {
-            match trigger {
-                Trigger::Drift => {
-                    let (_, since) = lock(&shared.index).take_dirty();
-                    (
-                        reconciler.reconcile_all(&shared.index, true).await,
-                        Default::default(),
-                        since,
-                    )
-                }
-                Trigger::Event => {
-                    let (names, since) = lock(&shared.index).take_dirty();
-                    (
-                        reconciler.reconcile_names(&shared.index, &names).await,
-                        names,
-                        since,
-                    )
-                }
+        let (names, since) = lock(&shared.index).take_dirty();
+        let scope = match trigger {
+            Trigger::Drift => Scope::All { reread: true },
+            Trigger::Event => Scope::Names(&names),
+        };
+        // Planning only reads: on shutdown it is dropped at once.
+        let planned = tokio::select! {
+            planned = reconciler.plan(&shared.index, scope) => planned,
+            _ = shutdown.cancelled() => {
+                tracing::info!("shutdown requested while planning; nothing was written");
+                return Ok(());
             }
         };
-        let mut work = std::pin::pin!(work);
-        let (result, names, since) = tokio::select! {
-            result = &mut work => result,
-            _ = shutdown.cancelled() => {
-                tracing::info!(grace = ?config.shutdown_grace, "shutdown requested; letting the apply in flight finish");
-                match tokio::time::timeout(config.shutdown_grace, &mut work).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        tracing::warn!("apply in flight abandoned at shutdown; the next start re-reads the provider");
-                        return Ok(());
-                    }
-                }
+        let gathered = deletions_wait_until.take().is_some();
+        let result = match planned {
+            Err(error) => Err(error),
+            Ok(plan) if trigger == Trigger::Event && !gathered && deletes_records(&plan) => {
+                lock(&shared.index).restore_dirty(names, since);
+                deletions_wait_until = Some(Instant::now() + config.debounce);
+                tracing::debug!(window = ?config.debounce, "deletions planned: gathering events for the batch window first");
+                continue;
             }
+            Ok(plan) => {
+                let apply = reconciler.apply(plan);
+                let mut apply = std::pin::pin!(apply);
+                Ok(tokio::select! {
+                    report = &mut apply => report,
+                    _ = shutdown.cancelled() => {
+                        tracing::info!(grace = ?config.shutdown_grace, "shutdown requested; letting the apply in flight finish");
+                        match tokio::time::timeout(config.shutdown_grace, &mut apply).await {
+                            Ok(report) => report,
+                            Err(_) => {
+                                tracing::warn!("apply in flight abandoned at shutdown; the next start re-reads the provider");
+                                return Ok(());
+                            }
+                        }
+                    }
+                })
+            }
+        };
+        let names = match trigger {
+            Trigger::Drift => Default::default(),
+            Trigger::Event => names,
         };
         let label = ReconcileLabels {
             trigger: if trigger == Trigger::Drift {
@@ -314,12 +349,11 @@ async fn reconcile_loop(
                     next_drift = Instant::now() + config.interval;
                 }
                 if success {
-                    failures = 0;
+                    retries = retry_delays();
                     retry_at = None;
                 } else {
-                    failures += 1;
                     lock(&shared.index).restore_dirty(names, since);
-                    let delay = backoff(failures);
+                    let delay = next_delay(&mut retries);
                     retry_at = Some(Instant::now() + delay);
                     if trigger == Trigger::Drift {
                         next_drift = Instant::now() + delay;
@@ -328,7 +362,6 @@ async fn reconcile_loop(
                 }
             }
             Err(error) => {
-                failures += 1;
                 let message = crate::apply::error_chain(&error);
                 tracing::error!(error = %message, "cannot read the provider; will retry");
                 shared
@@ -341,7 +374,7 @@ async fn reconcile_loop(
                     .inc();
                 shared.health.record_failure(message);
                 lock(&shared.index).restore_dirty(names, since);
-                let delay = backoff(failures);
+                let delay = next_delay(&mut retries);
                 retry_at = Some(Instant::now() + delay);
                 next_drift = next_drift.max(Instant::now() + delay);
             }
@@ -349,12 +382,29 @@ async fn reconcile_loop(
     }
 }
 
-/// Jittered exponential backoff for failed reconciles: 1 s doubling to at most 60 s.
-fn backoff(failures: u32) -> Duration {
-    let base = Duration::from_secs(1) * 2u32.saturating_pow(failures.saturating_sub(1).min(6));
-    let base = base.min(Duration::from_secs(60));
-    let jitter_ms = u64::from(std::process::id() ^ failures) % 250;
-    base + Duration::from_millis(jitter_ms)
+/// True when `plan` deletes records (not only ownership markers).
+fn deletes_records(plan: &crate::plan::Plan) -> bool {
+    plan.zones
+        .iter()
+        .flat_map(|zone| zone.changes())
+        .any(|change| matches!(change, Change::Delete { .. }))
+}
+
+/// Delays between retries of a failed reconcile: 1 s doubling to at most 60 s, each with
+/// random jitter so replicas and restarts do not retry in step; endless (a controller keeps
+/// trying).
+fn retry_delays() -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_secs(1))
+        .with_max_delay(Duration::from_secs(60))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+fn next_delay(retries: &mut impl Iterator<Item = Duration>) -> Duration {
+    retries.next().unwrap_or(Duration::from_secs(60))
 }
 
 fn record(

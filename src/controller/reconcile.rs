@@ -1,17 +1,50 @@
-//! One reconcile: plan the dirty names (or everything on a drift pass) against the cached
-//! zones, apply, and patch the cache with what the provider accepted.
+//! One reconcile — the one planning path of zonesync: the controller's event and drift passes
+//! and the one-shot `plan` and `sync` all go through [`Reconciler`]. It plans the dirty names (or
+//! every name) against its copy of each zone ([`ZoneStore`], the only copy zonesync keeps),
+//! applies the plan and patches the copy with what the provider accepted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use zonesync_core::{DnsName, Provider, ProviderError};
+use zonesync_core::{Change, DnsName, Provider, ProviderError};
 
 use super::index::DesiredIndex;
 use super::store::ZoneStore;
 use crate::apply::{ApplyMode, ApplyOutcome};
-use crate::plan::{Plan, PlanOptions, Planner};
+use crate::plan::{DesiredEndpoint, Plan, PlanOptions, Planner};
 use crate::registry::Registry;
 use crate::safety::SafetyLimits;
+
+/// Why a reconcile could not plan. Apply failures are not errors: they are in the report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The provider's zone list could not be read.
+    #[error("cannot list zones")]
+    ListZones(#[source] ProviderError),
+    /// A zone could not be read completely (or asked whether it changed).
+    #[error("cannot read zone {zone}")]
+    ReadZone {
+        /// The zone.
+        zone: DnsName,
+        /// What the provider said.
+        #[source]
+        source: ProviderError,
+    },
+    /// The provider could not adjust the desired records.
+    #[error("the provider cannot prepare the desired records")]
+    Adjust(#[source] ProviderError),
+}
+
+impl ReconcileError {
+    /// The provider's error, with its kind.
+    pub fn provider_error(&self) -> &ProviderError {
+        match self {
+            ReconcileError::ListZones(source)
+            | ReconcileError::ReadZone { source, .. }
+            | ReconcileError::Adjust(source) => source,
+        }
+    }
+}
 
 /// What a reconcile did.
 #[derive(Debug, Default)]
@@ -29,7 +62,20 @@ impl ReconcileReport {
     }
 }
 
-/// Plans and applies against cached zones.
+/// Which names a reconcile plans.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'n> {
+    /// Every name; with `reread`, each zone is read again first unless the provider knows it
+    /// unchanged (a drift pass, or a one-shot run).
+    All {
+        /// Re-read the zones first.
+        reread: bool,
+    },
+    /// Only these names, against the cached zones (a watch event).
+    Names(&'n BTreeSet<DnsName>),
+}
+
+/// Plans and applies against the cached zones.
 pub struct Reconciler {
     provider: Arc<dyn Provider>,
     registry: Registry,
@@ -91,104 +137,142 @@ impl Reconciler {
         self.stores.iter().map(ZoneStore::len).sum()
     }
 
-    /// Reads the zone list and every zone from the provider (start-up and drift pass).
+    /// Reads the zone list and every zone the provider does not know unchanged since it was
+    /// last read into the cache (start-up, drift pass, one-shot run).
     ///
     /// Fails when any zone cannot be read completely; the old cache is kept then.
-    pub async fn refresh_all(&mut self) -> Result<(), ProviderError> {
-        let zones = self.provider.zones().await?;
+    pub async fn refresh_all(&mut self) -> Result<(), ReconcileError> {
+        let zones = self
+            .provider
+            .zones()
+            .await
+            .map_err(ReconcileError::ListZones)?;
+        let mut previous = std::mem::take(&mut self.stores);
         let mut stores = Vec::with_capacity(zones.len());
+        let mut result = Ok(());
         for zone in zones
             .into_iter()
             .filter(|zone| self.options.domain_filter.may_match_zone(&zone.name))
         {
-            self.provider.invalidate(&zone);
-            let records = self.provider.records(&zone).await?;
-            stores.push(ZoneStore::new(zone, records));
+            let kept = previous
+                .iter()
+                .position(|s| s.zone() == &zone && !s.is_stale())
+                .map(|i| previous.swap_remove(i));
+            let store = match kept {
+                Some(store) => match self.provider.unchanged_since_read(&zone).await {
+                    Ok(true) => Ok(store),
+                    Ok(false) => self.read(zone).await,
+                    Err(source) => Err(ReconcileError::ReadZone {
+                        zone: zone.name.clone(),
+                        source,
+                    }),
+                },
+                None => self.read(zone).await,
+            };
+            match store {
+                Ok(store) => stores.push(store),
+                Err(error) => {
+                    result = Err(error);
+                    break;
+                }
+            }
         }
-        self.stores = stores;
-        Ok(())
+        match result {
+            Ok(()) => self.stores = stores,
+            // Keep what is known: the zones read now and the old copies of the others, stale.
+            Err(_) => {
+                for store in &mut previous {
+                    store.mark_stale();
+                }
+                stores.extend(previous);
+                self.stores = stores;
+            }
+        }
+        result
+    }
+
+    async fn read(&self, zone: zonesync_core::Zone) -> Result<ZoneStore, ReconcileError> {
+        match self.provider.records(&zone).await {
+            Ok(records) => Ok(ZoneStore::new(zone, records)),
+            Err(source) => Err(ReconcileError::ReadZone {
+                zone: zone.name,
+                source,
+            }),
+        }
     }
 
     /// Re-reads the zones whose cache a failed write left in doubt.
-    async fn refresh_stale(&mut self) -> Result<(), ProviderError> {
-        for store in self.stores.iter_mut().filter(|s| s.is_stale()) {
-            let zone = store.zone().clone();
-            self.provider.invalidate(&zone);
-            let records = self.provider.records(&zone).await?;
-            *store = ZoneStore::new(zone, records);
+    async fn refresh_stale(&mut self) -> Result<(), ReconcileError> {
+        for position in 0..self.stores.len() {
+            if self.stores[position].is_stale() {
+                let zone = self.stores[position].zone().clone();
+                self.stores[position] = self.read(zone).await?;
+            }
         }
         Ok(())
     }
 
-    /// Plans every name and applies the plan (a drift pass re-reads the provider first).
+    /// Plans `scope` against the cached zones (reading them first where needed) and applies
+    /// the plan.
     ///
     /// Fails only when the provider cannot be read; apply failures are in the report.
-    pub async fn reconcile_all(
+    pub async fn reconcile(
         &mut self,
         index: &Mutex<DesiredIndex>,
-        reread: bool,
-    ) -> Result<ReconcileReport, ProviderError> {
-        if reread || !self.is_loaded() {
-            self.refresh_all().await?;
-        } else {
-            self.refresh_stale().await?;
-        }
-        let plan = {
-            let index = lock(index);
-            let desired = index.desired_all(|e| self.provider.adjust_desired(e));
-            let inventories = self
-                .stores
-                .iter()
-                .map(|s| (s.zone().clone(), self.registry.inventory(s.all())))
-                .collect::<Vec<_>>();
-            Planner::new(&self.registry, &self.options).plan(
-                &desired,
-                &*index,
-                &inventories,
-                &index.skipped(None),
-            )
-        };
+        scope: Scope<'_>,
+    ) -> Result<ReconcileReport, ReconcileError> {
+        let plan = self.plan(index, scope).await?;
         Ok(self.apply(plan).await)
     }
 
-    /// Plans only `names` and applies that plan.
+    /// Plans `scope`: reads the zones where needed, takes the desired endpoints from `index`,
+    /// lets the provider adjust them, plans and holds back what the safety thresholds refuse.
+    /// Writes nothing.
     ///
-    /// Fails only when a zone left in doubt by an earlier failure cannot be re-read.
-    pub async fn reconcile_names(
+    /// Fails when the provider cannot be read or cannot adjust the desired endpoints.
+    pub async fn plan(
         &mut self,
         index: &Mutex<DesiredIndex>,
-        names: &BTreeSet<DnsName>,
-    ) -> Result<ReconcileReport, ProviderError> {
-        if !self.is_loaded() {
-            self.refresh_all().await?;
-        } else {
-            self.refresh_stale().await?;
+        scope: Scope<'_>,
+    ) -> Result<Plan, ReconcileError> {
+        match scope {
+            Scope::All { reread: true } => self.refresh_all().await?,
+            _ if !self.is_loaded() => self.refresh_all().await?,
+            _ => self.refresh_stale().await?,
         }
-        let plan = {
+        let names = match scope {
+            Scope::All { .. } => None,
+            Scope::Names(names) => Some(names),
+        };
+        let (desired, skipped) = {
             let index = lock(index);
-            let desired = index.desired_for(names, |e| self.provider.adjust_desired(e));
+            let desired = match names {
+                None => index.desired_all(),
+                Some(names) => index.desired_for(names),
+            };
+            (desired, index.skipped(names))
+        };
+        let desired = self.adjust(desired).await.map_err(ReconcileError::Adjust)?;
+        let mut plan = {
+            let index = lock(index);
             let inventories = self
                 .stores
                 .iter()
-                .map(|s| {
-                    (
-                        s.zone().clone(),
-                        self.registry
-                            .inventory(s.records_for(names, &self.registry)),
-                    )
+                .map(|store| {
+                    let records = match names {
+                        None => store.all(),
+                        Some(names) => store.records_for(names, &self.registry),
+                    };
+                    (store.zone().clone(), self.registry.inventory(records))
                 })
                 .collect::<Vec<_>>();
             Planner::new(&self.registry, &self.options).plan(
                 &desired,
                 &*index,
                 &inventories,
-                &index.skipped(Some(names)),
+                &skipped,
             )
         };
-        Ok(self.apply(plan).await)
-    }
-
-    async fn apply(&mut self, mut plan: Plan) -> ReconcileReport {
         // Judge deletions and updates against the whole zone, not just the names planned.
         let owned: Vec<usize> = plan
             .zones
@@ -196,7 +280,7 @@ impl Reconciler {
             .map(|z| {
                 let limited = z
                     .changes()
-                    .filter(|c| !matches!(c, zonesync_core::Change::Create { .. }))
+                    .filter(|c| !matches!(c, Change::Create { .. }))
                     .count();
                 if crate::safety::may_refuse(limited, &self.safety) {
                     self.owned_in(&z.zone.id)
@@ -210,10 +294,44 @@ impl Reconciler {
         for refusal in &plan.refusals {
             tracing::warn!(%refusal, "changes held back");
         }
+        Ok(plan)
+    }
+
+    /// The provider's adjustment of `desired`, in one call; each endpoint keeps the creation
+    /// time of the object that asks for it (the provider may turn one endpoint into several).
+    async fn adjust(
+        &self,
+        desired: Vec<DesiredEndpoint>,
+    ) -> Result<Vec<DesiredEndpoint>, ProviderError> {
+        let mut created: HashMap<String, Option<i64>> = HashMap::new();
+        let endpoints = desired
+            .into_iter()
+            .map(|wanted| {
+                if let Some(resource) = wanted.endpoint.resource() {
+                    created.insert(resource.to_string(), wanted.created);
+                }
+                wanted.endpoint
+            })
+            .collect();
+        let adjusted = self.provider.adjust_desired(endpoints).await?;
+        Ok(adjusted
+            .into_iter()
+            .map(|endpoint| DesiredEndpoint {
+                created: endpoint
+                    .resource()
+                    .and_then(|resource| created.get(resource).copied().flatten()),
+                endpoint,
+            })
+            .collect())
+    }
+
+    /// Applies `plan` (nothing in dry-run mode) and patches the cached zones with what the
+    /// provider accepted; a zone whose apply failed is read again before it is planned next.
+    pub async fn apply(&mut self, plan: Plan) -> ReconcileReport {
         let stores = &mut self.stores;
         let outcome = crate::apply::apply(
             self.provider.as_ref(),
-            &mut plan,
+            &plan,
             self.mode,
             |zone, groups, result| {
                 let Some(store) = stores.iter_mut().find(|s| s.zone().id == zone.id) else {
@@ -239,7 +357,8 @@ pub fn lock(index: &Mutex<DesiredIndex>) -> std::sync::MutexGuard<'_, DesiredInd
 mod tests {
     use std::collections::BTreeSet;
 
-    use zonesync_core::{InMemoryProvider, RecordType};
+    use zonesync_core::RecordType;
+    use zonesync_test_support::inmemory::InMemoryProvider;
 
     use super::*;
     use crate::registry::RegistryConfig;
@@ -296,7 +415,11 @@ mod tests {
             vec![outcome("web", "www.example.com", "192.0.2.1")],
         );
         lock(&f.index).take_dirty();
-        let report = f.reconciler.reconcile_all(&f.index, true).await.unwrap();
+        let report = f
+            .reconciler
+            .reconcile(&f.index, Scope::All { reread: true })
+            .await
+            .unwrap();
         assert!(report.is_success());
         assert_eq!(f.provider.list_calls(), 1);
 
@@ -305,7 +428,7 @@ mod tests {
         assert_eq!(dirty.len(), 1);
         let report = f
             .reconciler
-            .reconcile_names(&f.index, &dirty)
+            .reconcile(&f.index, Scope::Names(&dirty))
             .await
             .unwrap();
         assert_eq!(report.plan.counts().create, 1);
@@ -320,7 +443,7 @@ mod tests {
         let (dirty, _) = lock(&f.index).take_dirty();
         let report = f
             .reconciler
-            .reconcile_names(&f.index, &dirty)
+            .reconcile(&f.index, Scope::Names(&dirty))
             .await
             .unwrap();
         assert_eq!(report.plan.counts().delete, 1);
@@ -333,7 +456,7 @@ mod tests {
         // Nothing left to do for those names.
         let again = f
             .reconciler
-            .reconcile_names(&f.index, &dirty)
+            .reconcile(&f.index, Scope::Names(&dirty))
             .await
             .unwrap();
         assert!(!again.plan.has_changes());
@@ -346,13 +469,20 @@ mod tests {
             ResourceKind::Ingress,
             vec![outcome("web", "www.example.com", "192.0.2.1")],
         );
-        f.reconciler.reconcile_all(&f.index, true).await.unwrap();
+        f.reconciler
+            .reconcile(&f.index, Scope::All { reread: true })
+            .await
+            .unwrap();
         // Someone edits the record by hand.
         f.provider.insert(
             "example.com",
             a("www.example.com", ["203.0.113.66"]).with_ttl(300),
         );
-        let report = f.reconciler.reconcile_all(&f.index, true).await.unwrap();
+        let report = f
+            .reconciler
+            .reconcile(&f.index, Scope::All { reread: true })
+            .await
+            .unwrap();
         assert_eq!(report.plan.counts().update, 1);
         assert!(names_in(&f.provider).contains("www.example.com A 192.0.2.1"));
     }
@@ -361,21 +491,24 @@ mod tests {
     async fn failed_apply_marks_the_zone_for_rereading() {
         let mut f = fixture();
         lock(&f.index).replace_kind(ResourceKind::Ingress, vec![]);
-        f.reconciler.reconcile_all(&f.index, true).await.unwrap();
+        f.reconciler
+            .reconcile(&f.index, Scope::All { reread: true })
+            .await
+            .unwrap();
         f.provider
             .fail_next_applies(1, zonesync_core::ErrorKind::Transient);
         lock(&f.index).upsert(outcome("web", "www.example.com", "192.0.2.1"));
         let (dirty, _) = lock(&f.index).take_dirty();
         let report = f
             .reconciler
-            .reconcile_names(&f.index, &dirty)
+            .reconcile(&f.index, Scope::Names(&dirty))
             .await
             .unwrap();
         assert!(!report.is_success());
         let lists = f.provider.list_calls();
         let retry = f
             .reconciler
-            .reconcile_names(&f.index, &dirty)
+            .reconcile(&f.index, Scope::Names(&dirty))
             .await
             .unwrap();
         assert!(retry.is_success());

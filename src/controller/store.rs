@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
 use zonesync_core::{
-    Change, ChangeGroup, DnsName, Endpoint, Properties, RecordKey, RecordType, Rejection, Targets,
-    Zone,
+    ChangeGroup, DnsName, Endpoint, Properties, RecordKey, RecordTable, RecordType, Rejection,
+    Strictness, Targets, Zone, apply_group,
 };
 
 use crate::registry::Registry;
@@ -17,7 +17,7 @@ use crate::registry::Registry;
 /// values). A large zone is held for the life of the process, so this is kept small: a third
 /// of the size of an [`Endpoint`], with the rarely set parts boxed.
 #[derive(Clone, Debug)]
-struct Stored {
+pub struct Stored {
     record_type: RecordType,
     ttl: Option<u32>,
     targets: Targets,
@@ -149,30 +149,64 @@ impl ZoneStore {
 
     /// Applies the groups the provider accepted to the copy; groups it rejected leave the copy
     /// stale.
-    pub fn patch(&mut self, groups: &[ChangeGroup], rejected: &[Rejection]) {
+    pub fn patch(&mut self, groups: &[ChangeGroup<'_>], rejected: &[Rejection]) {
         let refused: HashSet<&RecordKey> = rejected.iter().map(|r| &r.subject).collect();
         if !rejected.is_empty() {
             self.stale = true;
         }
         for group in groups.iter().filter(|g| !refused.contains(&g.subject)) {
-            for change in &group.changes {
-                match change {
-                    Change::Create { record } => self.insert(record),
-                    Change::Update { old, new } => {
-                        self.remove(&old.key());
-                        self.insert(new);
-                    }
-                    Change::Delete { old, .. } => self.remove(&old.key()),
-                }
+            if apply_group(self, group, Strictness::Patch).is_err() {
+                self.stale = true;
             }
         }
     }
+}
 
-    fn insert(&mut self, record: &Endpoint) {
+impl RecordTable for ZoneStore {
+    type Entry = Stored;
+
+    fn targets(&self, key: &RecordKey) -> Option<&Targets> {
+        self.by_name
+            .get(&key.name)?
+            .iter()
+            .find(|stored| stored.is(key))
+            .map(|stored| &stored.targets)
+    }
+
+    fn keys_at(&self, name: &DnsName) -> Vec<RecordKey> {
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|stored| RecordKey {
+                name: name.clone(),
+                record_type: stored.record_type.clone(),
+                set_identifier: stored.set_identifier().map(str::to_string),
+            })
+            .collect()
+    }
+
+    fn save(&self, key: &RecordKey) -> Option<Stored> {
+        self.by_name
+            .get(&key.name)?
+            .iter()
+            .find(|stored| stored.is(key))
+            .cloned()
+    }
+
+    fn restore(&mut self, key: &RecordKey, entry: Option<Stored>) {
+        self.remove(key);
+        if let Some(stored) = entry {
+            slot(&mut self.by_name, &key.name).push(stored);
+        }
+    }
+
+    fn insert(&mut self, record: &Endpoint) -> Result<(), String> {
         let key = record.key();
         let entry = slot(&mut self.by_name, &key.name);
         entry.retain(|existing| !existing.is(&key));
         entry.push(Stored::of(record.clone()));
+        Ok(())
     }
 
     fn remove(&mut self, key: &RecordKey) {
@@ -199,7 +233,7 @@ mod tests {
     use super::*;
     use crate::registry::RegistryConfig;
     use crate::testing::{a, name, txt, zone};
-    use zonesync_core::DeleteReason;
+    use zonesync_core::{Change, DeleteReason};
 
     #[test]
     fn finds_records_and_their_markers_by_name() {
@@ -243,16 +277,12 @@ mod tests {
         // Only the "us" RRset of the name changes.
         let mut moved = labelled.clone();
         moved.targets = Targets::new(&RecordType::A, ["192.0.2.4"]);
-        store.patch(
-            &[ChangeGroup {
-                subject: labelled.key(),
-                changes: vec![Change::Update {
-                    old: labelled,
-                    new: moved.clone(),
-                }],
-            }],
-            &[],
-        );
+        let subject = labelled.key();
+        let update = [Change::Update {
+            old: labelled,
+            new: moved.clone(),
+        }];
+        store.patch(&[ChangeGroup::new(subject, &update)], &[]);
         let mut all = store.all();
         all.sort_by(|x, y| (&x.name, &x.set_identifier).cmp(&(&y.name, &y.set_identifier)));
         moved.labels.clear();
@@ -266,19 +296,15 @@ mod tests {
             zone("example.com"),
             vec![a("old.example.com", ["192.0.2.9"])],
         );
-        let create = ChangeGroup {
-            subject: a("new.example.com", ["192.0.2.1"]).key(),
-            changes: vec![Change::Create {
-                record: a("new.example.com", ["192.0.2.1"]),
-            }],
-        };
-        let delete = ChangeGroup {
-            subject: a("old.example.com", ["192.0.2.9"]).key(),
-            changes: vec![Change::Delete {
-                old: a("old.example.com", ["192.0.2.9"]),
-                reason: DeleteReason::NoLongerDesired,
-            }],
-        };
+        let created = [Change::Create {
+            record: a("new.example.com", ["192.0.2.1"]),
+        }];
+        let create = ChangeGroup::new(created[0].key(), &created);
+        let deleted = [Change::Delete {
+            old: a("old.example.com", ["192.0.2.9"]),
+            reason: DeleteReason::NoLongerDesired,
+        }];
+        let delete = ChangeGroup::new(deleted[0].key(), &deleted);
         let refused = Rejection {
             subject: delete.subject.clone(),
             message: "no".into(),

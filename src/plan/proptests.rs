@@ -6,7 +6,8 @@
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use zonesync_core::{Change, Endpoint, InMemoryProvider, Provider, RecordKey, RecordType};
+use zonesync_core::{Change, Endpoint, Provider, RecordKey, RecordType};
+use zonesync_test_support::inmemory::InMemoryProvider;
 
 use super::*;
 use crate::apply::{ApplyMode, apply};
@@ -254,18 +255,12 @@ proptest! {
         for record in &records {
             provider.insert("example.com", record.clone());
         }
-        let mut applied = first.clone();
         let outcome = futures::executor::block_on(apply(
             &provider,
-            &mut applied,
+            &first,
             ApplyMode::Apply,
             |_, _, _| {},
         ));
-        // Applying moves the changes out and back: the plan is unchanged afterwards.
-        prop_assert_eq!(applied.zones.len(), first.zones.len());
-        for (after, before) in applied.zones.iter().zip(&first.zones) {
-            prop_assert_eq!(&after.rows, &before.rows);
-        }
         prop_assert!(outcome.is_success(), "{}", outcome);
         let after = futures::executor::block_on(provider.records(&zone("example.com"))).unwrap();
         let second = plan(&registry, &options, &desired, after.clone());

@@ -324,9 +324,13 @@ fn bad_target_or_ttl_skips_the_object_and_protects_it() {
         .annotation("external-dns.alpha.kubernetes.io/ttl", "0")
         .convert(&config());
     assert!(bad_ttl.is_skipped_whole());
-    let mut snapshot = SourceSnapshot::default();
-    snapshot.push(bad_ttl);
-    assert!(snapshot.protected.contains("ingress/default/web"));
+    let mut index = crate::controller::index::DesiredIndex::new(std::time::Duration::ZERO);
+    index.upsert(bad_ttl);
+    assert_eq!(
+        crate::plan::ObjectLookup::object_status(&index, "ingress/default/web"),
+        crate::plan::ObjectStatus::Skipped,
+        "an object skipped whole keeps its records"
+    );
 }
 
 #[test]

@@ -425,43 +425,18 @@ impl ObjectOutcome {
     }
 }
 
-/// Everything the sources saw in one pass.
+/// Every object a one-shot read of the sources found, converted: what `plan` and `sync` load
+/// into the desired-state index the controller uses.
 #[derive(Clone, Debug, Default)]
 pub struct SourceSnapshot {
-    /// Claims of selected objects.
-    pub claims: Vec<Claim>,
-    /// Input that could not be used.
-    pub skipped: Vec<SkippedInput>,
-    /// Every object read, selected or not (`kind/namespace/name`).
-    pub seen: BTreeSet<String>,
-    /// Objects that passed the filters.
-    pub selected: BTreeSet<String>,
-    /// Objects skipped as a whole; their records are kept.
-    pub protected: BTreeSet<String>,
+    /// One outcome per object read, selected or not.
+    pub outcomes: Vec<ObjectOutcome>,
 }
 
 impl SourceSnapshot {
-    /// Keeps the records of objects that have no target right now (a one-shot run cannot tell
-    /// how long a load balancer status has been empty, so it never deletes for that reason;
-    /// `zonesync run` deletes after `--target-grace-period`).
-    pub fn protect_targetless(&mut self) {
-        for claim in self.claims.iter().filter(|c| c.is_targetless()) {
-            self.protected.insert(claim.resource.to_string());
-        }
-    }
-
     /// Adds one object's outcome.
     pub fn push(&mut self, outcome: ObjectOutcome) {
-        let resource = outcome.resource.to_string();
-        if outcome.is_skipped_whole() {
-            self.protected.insert(resource.clone());
-        }
-        if outcome.selected {
-            self.selected.insert(resource.clone());
-        }
-        self.seen.insert(resource);
-        self.skipped.extend(outcome.skipped);
-        self.claims.extend(outcome.claim);
+        self.outcomes.push(outcome);
     }
 }
 

@@ -332,9 +332,10 @@ async fn routes_and_dnsendpoints_keep_bind_in_step() {
     .await;
     assert_eq!(values("manual.example.org", "A"), ["198.51.100.7"]);
 
-    // Events on the routes and the DNSEndpoint.
+    // Events on the routes and the DNSEndpoint (one per object and reconcile; a warning
+    // outranks the rest).
     let events = api.list(&ResourceType::EVENT, Some("apps"));
-    for kind in ["HTTPRoute", "TCPRoute", "DNSEndpoint"] {
+    for kind in ["HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"] {
         assert!(
             events
                 .iter()
@@ -345,8 +346,17 @@ async fn routes_and_dnsendpoints_keep_bind_in_step() {
     assert!(
         events
             .iter()
-            .any(|e| e["regarding"]["kind"] == "DNSEndpoint" && e["reason"] == "InputSkipped"),
-        "the bad entry is reported on the DNSEndpoint"
+            .any(|e| e["regarding"]["kind"] == "DNSEndpoint"
+                && e["reason"] == "InputSkipped"
+                && e["note"]
+                    .as_str()
+                    .unwrap()
+                    .contains("spec.endpoints[4].targets[0]")
+                && e["note"]
+                    .as_str()
+                    .unwrap()
+                    .contains("created txt.example.org TXT")),
+        "the DNSEndpoint's Event names its records and the bad entry: {events:?}"
     );
     // Every call the controller made is in the access table (and so in the RBAC components).
     for request in api.requests() {

@@ -7,6 +7,8 @@ mod controller;
 mod deploy;
 mod faults;
 mod gateway;
+mod helm;
 mod kube;
 mod rfc2136;
 mod route53;
+mod workload_checks;

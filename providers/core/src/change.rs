@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::record::{Endpoint, RecordKey, RecordType};
+use crate::record::{Endpoint, Properties, RecordKey, RecordType, Targets};
 
 /// Why zonesync deletes a record it owns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -130,6 +130,17 @@ impl Change {
         }
     }
 
+    /// Where the change goes within its group: deletions (0), then updates (1), then creations
+    /// (2), so a CNAME ↔ A swap never has both types at one name and a marker is never written
+    /// before the record it describes is free to change.
+    pub fn apply_rank(&self) -> u8 {
+        match self {
+            Change::Delete { .. } => 0,
+            Change::Update { .. } => 1,
+            Change::Create { .. } => 2,
+        }
+    }
+
     /// For an update, the fields that differ; empty for creates and deletes.
     pub fn updated_fields(&self) -> Vec<UpdateField> {
         match self {
@@ -143,30 +154,61 @@ impl Change {
 ///
 /// Targets are compared as normalised sets; the TTL only when `desired` configures one.
 pub fn differences(current: &Endpoint, desired: &Endpoint) -> Vec<UpdateField> {
+    differences_to(
+        current,
+        &desired.targets,
+        desired.ttl,
+        &desired.properties,
+        desired.resource(),
+    )
+}
+
+/// What [`differences`] finds between `current` and a desired record with these values,
+/// without building that record (the planner tells unchanged rows apart this way; an empty
+/// answer allocates nothing).
+pub fn differences_to(
+    current: &Endpoint,
+    targets: &Targets,
+    ttl: Option<u32>,
+    properties: &Properties,
+    resource: Option<&str>,
+) -> Vec<UpdateField> {
     let mut fields = Vec::new();
-    if current.targets != desired.targets {
+    if current.targets != *targets {
         fields.push(UpdateField::Targets);
     }
-    if desired.ttl.is_some() && desired.ttl != current.ttl {
+    if ttl.is_some() && ttl != current.ttl {
         fields.push(UpdateField::Ttl);
     }
-    if current.properties != desired.properties {
+    if current.properties != *properties {
         fields.push(UpdateField::Properties);
     }
-    if desired.resource().is_some() && current.resource() != desired.resource() {
+    if resource.is_some() && current.resource() != resource {
         fields.push(UpdateField::Resource);
     }
     fields
 }
 
 /// Changes a provider must apply together, in one request where the backend allows it: a
-/// record change and the changes to its ownership markers.
+/// record change and the changes to its ownership markers, in apply order (see
+/// [`Change::apply_rank`]). The changes are borrowed from the plan, so applying a large plan
+/// never copies it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChangeGroup {
+pub struct ChangeGroup<'a> {
     /// The record the group is about, for reports.
     pub subject: RecordKey,
-    /// The changes, record first, then markers.
-    pub changes: Vec<Change>,
+    /// The changes, in the order they are applied.
+    pub changes: Vec<&'a Change>,
+}
+
+impl<'a> ChangeGroup<'a> {
+    /// A group of `changes` reported under `subject`, in the order given.
+    pub fn new(subject: RecordKey, changes: impl IntoIterator<Item = &'a Change>) -> Self {
+        Self {
+            subject,
+            changes: changes.into_iter().collect(),
+        }
+    }
 }
 
 /// Outcome of a provider's apply that did not fail as a whole.

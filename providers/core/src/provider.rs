@@ -23,12 +23,23 @@ pub trait Provider: Send + Sync {
     /// Fails when the back end cannot be reached or refuses the listing.
     async fn zones(&self) -> Result<Vec<Zone>, ProviderError>;
 
-    /// Every RRset of `zone`, including records zonesync does not manage (SOA, NS, MX, foreign
-    /// TXT …), so the planner can see what it must not clobber.
+    /// Every RRset of `zone`, read from the back end, including records zonesync does not
+    /// manage (SOA, NS, MX, foreign TXT …), so the planner can see what it must not clobber.
+    /// Providers keep no copy of a zone: the caller holds the one copy.
     ///
     /// Fails when the zone cannot be read completely: a partial listing is an error, never a
     /// short list.
     async fn records(&self, zone: &Zone) -> Result<Vec<Endpoint>, ProviderError>;
+
+    /// True when `zone` is known not to have changed since this provider last listed it with
+    /// [`Provider::records`], apart from this provider's own applies (RFC2136 compares the SOA
+    /// serial). A caller holding the listing patched with its own applies may then skip
+    /// re-reading the zone. The default, `false`, always re-reads.
+    ///
+    /// Fails when the back end cannot be asked.
+    async fn unchanged_since_read(&self, _zone: &Zone) -> Result<bool, ProviderError> {
+        Ok(false)
+    }
 
     /// Applies `groups` to `zone`. Each group is written atomically where the back end allows.
     ///
@@ -37,13 +48,8 @@ pub trait Provider: Send + Sync {
     async fn apply(
         &self,
         zone: &Zone,
-        groups: &[ChangeGroup],
+        groups: &[ChangeGroup<'_>],
     ) -> Result<ApplyReport, ProviderError>;
-
-    /// Forgets any cached copy of `zone`'s records, so the next [`Provider::records`] reads the
-    /// server. The controller's drift pass calls it. Providers that validate their cache on every
-    /// read (RFC2136 compares the SOA serial) may ignore it.
-    fn invalidate(&self, _zone: &Zone) {}
 
     /// TTL the provider writes for a record whose TTL is not configured.
     fn default_ttl(&self) -> u32 {
@@ -52,11 +58,17 @@ pub trait Provider: Send + Sync {
 
     /// Turns desired endpoints into what this provider will store: drops properties it does not
     /// understand (so they cannot cause a perpetual diff) and applies provider conventions
-    /// (Route53 turns load-balancer CNAMEs into ALIAS records).
-    fn adjust_desired(&self, mut desired: Vec<Endpoint>) -> Vec<Endpoint> {
+    /// (Route53 turns load-balancer CNAMEs into ALIAS records; a webhook provider asks its
+    /// server). Called once per plan with every desired endpoint of the plan.
+    ///
+    /// Fails when the back end must be asked and cannot be.
+    async fn adjust_desired(
+        &self,
+        mut desired: Vec<Endpoint>,
+    ) -> Result<Vec<Endpoint>, ProviderError> {
         for endpoint in &mut desired {
             endpoint.properties.clear();
         }
-        desired
+        Ok(desired)
     }
 }

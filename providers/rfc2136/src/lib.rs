@@ -18,13 +18,13 @@
 //! Public API: [`Rfc2136Args`] (the `--rfc2136-*` flags) → [`Rfc2136Args::validate`] →
 //! [`Rfc2136Config`] → [`Rfc2136Provider::new`].
 
-mod cache;
 mod client;
 mod config;
 mod connection;
 mod provider;
 mod rcode;
 mod records;
+mod snapshot;
 mod tsig;
 mod update;
 

@@ -11,12 +11,12 @@ use zonesync_core::{
     Targets, Zone,
 };
 
-use crate::cache::ZoneSnapshot;
 use crate::client::Client;
 use crate::config::Rfc2136Config;
 use crate::connection::{ExchangeError, Transfer};
 use crate::rcode::{Operation, Refusal};
 use crate::records::{RrsetKey, dns_name_of, record_type_of, rrsets, wire_name, wire_type_of};
+use crate::snapshot::ZoneSnapshot;
 use crate::update::{self, PreparedGroup, ServerState, TtlPolicy};
 
 /// Extra messages an apply may spend isolating the groups a server refuses (SERVFAIL, REFUSED,
@@ -46,14 +46,24 @@ pub struct Rfc2136Stats {
 /// Manages zones on a dynamic-DNS server (BIND, Knot, PowerDNS, Windows DNS) through TSIG-signed
 /// RFC 2136 updates, reading them with AXFR.
 ///
-/// Each zone's records are cached with their SOA serial; [`Provider::records`] transfers the
-/// zone again only when a SOA query shows another serial, and an apply patches the cache when
-/// the serial shows that nobody else wrote in between.
+/// The provider keeps no records, only each zone's SOA serial as of its last listing:
+/// [`Provider::unchanged_since_read`] answers from one SOA query, and an apply moves the
+/// remembered serial forward when the serial after it shows that nobody else wrote in between
+/// (otherwise it forgets it, and the next drift check reads the zone again).
 pub struct Rfc2136Provider {
     config: Rfc2136Config,
     client: Client,
     zones: Vec<Zone>,
-    cache: Mutex<HashMap<DnsName, ZoneSnapshot>>,
+    known: Mutex<HashMap<DnsName, Known>>,
+}
+
+/// What the provider remembers of a zone since it last listed it.
+#[derive(Clone, Copy, Debug)]
+struct Known {
+    /// The SOA serial the zone had, with zonesync's own accepted updates since counted in.
+    serial: u32,
+    /// Records in the zone at the listing (sizes the read-back after an apply).
+    records: usize,
 }
 
 impl Rfc2136Provider {
@@ -66,7 +76,7 @@ impl Rfc2136Provider {
             config,
             client,
             zones,
-            cache: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
         })
     }
 
@@ -83,8 +93,8 @@ impl Rfc2136Provider {
         }
     }
 
-    fn cache(&self) -> MutexGuard<'_, HashMap<DnsName, ZoneSnapshot>> {
-        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    fn known(&self) -> MutexGuard<'_, HashMap<DnsName, Known>> {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn key_name(&self) -> Option<String> {
@@ -269,36 +279,28 @@ impl Rfc2136Provider {
         }
     }
 
-    /// The serial to compare with after the updates, checked just before the first message:
-    /// only when a cached copy exists (otherwise there is nothing to patch).
-    async fn serial_before(&self, zone: &DnsName) -> Result<Option<u32>, ProviderError> {
-        if self.cache().contains_key(zone) {
-            Ok(Some(self.soa_serial(zone).await?))
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// Reads back the RRsets `groups` touched; refreshes or patches the cache.
+    /// Reads back the RRsets `groups` touched, and moves the remembered serial forward.
     ///
-    /// `before` is the serial checked before the updates (when a cached copy existed) and
-    /// `messages` the number of updates the server accepted: the cache is patched only when the
-    /// serial moved by exactly that much, i.e. nobody else wrote in between.
+    /// `before` is the remembered serial when the apply started and `messages` the number of
+    /// updates the server accepted: the serial is moved forward only when it moved by exactly
+    /// that much, i.e. nobody else wrote in between; otherwise it is forgotten, so the next
+    /// drift check reads the zone.
     ///
-    /// Many changes in a small zone are read back with one transfer: the new snapshot is then
-    /// both the read-back and the cache, which the caller stores after verifying against it.
-    async fn read_back(
+    /// Many changes in a small zone are read back with one transfer.
+    async fn read_back<'g>(
         &self,
         zone: &DnsName,
-        groups: impl IntoIterator<Item = &ChangeGroup>,
+        groups: impl IntoIterator<Item = &'g ChangeGroup<'g>>,
         before: Option<u32>,
         messages: u32,
     ) -> Result<ReadBack, ProviderError> {
         let touched = update::touched(groups);
-        let zone_records = self.cache().get(zone).map_or(0, ZoneSnapshot::record_count);
+        let zone_records = self.known().get(zone).map_or(0, |known| known.records);
         if touched.len() > READ_BACK_QUERIES && touched.len() * READ_BACK_ZONE_RATIO > zone_records
         {
-            return Ok(ReadBack::Transferred(self.transfer(zone).await?));
+            let snapshot = self.transfer(zone).await?;
+            self.move_serial(zone, before, messages, snapshot.serial);
+            return Ok(ReadBack::Transferred(snapshot));
         }
 
         let after = self.soa_serial(zone).await?;
@@ -342,32 +344,33 @@ impl Rfc2136Provider {
             }
         }
 
-        let mut cache = self.cache();
-        let patchable = match (cache.get(zone), before) {
-            (Some(snapshot), Some(before)) => {
-                snapshot.serial == before && before.wrapping_add(messages) == after
-            }
-            _ => false,
-        };
-        if patchable {
-            if let Some(snapshot) = cache.get_mut(zone) {
-                for key in &touched {
-                    snapshot.set(key.clone(), state.rrsets.get(key).cloned());
-                }
-                snapshot.serial = after;
-            }
-        } else {
-            cache.remove(zone);
-        }
+        self.move_serial(zone, before, messages, after);
         Ok(ReadBack::Queried(state))
+    }
+
+    /// After `messages` accepted updates, remembers `after` as the zone's serial when the
+    /// serial moved by exactly that much from the one remembered before (`before`); otherwise
+    /// forgets the zone.
+    fn move_serial(&self, zone: &DnsName, before: Option<u32>, messages: u32, after: u32) {
+        let mut known = self.known();
+        match (known.get_mut(zone), before) {
+            (Some(entry), Some(before))
+                if entry.serial == before && before.wrapping_add(messages) == after =>
+            {
+                entry.serial = after;
+            }
+            _ => {
+                known.remove(zone);
+            }
+        }
     }
 }
 
 /// What a read-back found.
 enum ReadBack {
-    /// The whole zone, transferred; it replaces the cached copy.
+    /// The whole zone, transferred.
     Transferred(ZoneSnapshot),
-    /// The touched RRsets, queried one by one (the cache is already patched or dropped).
+    /// The touched RRsets, queried one by one.
     Queried(ServerState),
 }
 
@@ -422,23 +425,34 @@ impl Provider for Rfc2136Provider {
 
     async fn records(&self, zone: &Zone) -> Result<Vec<Endpoint>, ProviderError> {
         let zone = self.managed_zone(zone)?;
-        let serial = self.soa_serial(&zone).await?;
-        if let Some(snapshot) = self.cache().get(&zone)
-            && snapshot.serial == serial
-        {
-            tracing::debug!(zone = %zone, serial, "SOA serial unchanged; using the cached zone");
-            return Ok(snapshot.endpoints());
-        }
         let snapshot = self.transfer(&zone).await?;
         let endpoints = snapshot.endpoints();
-        self.cache().insert(zone, snapshot);
+        self.known().insert(
+            zone,
+            Known {
+                serial: snapshot.serial,
+                records: snapshot.record_count(),
+            },
+        );
         Ok(endpoints)
+    }
+
+    async fn unchanged_since_read(&self, zone: &Zone) -> Result<bool, ProviderError> {
+        let zone = self.managed_zone(zone)?;
+        let Some(known) = self.known().get(&zone).map(|known| known.serial) else {
+            return Ok(false);
+        };
+        let serial = self.soa_serial(&zone).await?;
+        if serial == known {
+            tracing::debug!(zone = %zone, serial, "SOA serial unchanged since the last listing");
+        }
+        Ok(serial == known)
     }
 
     async fn apply(
         &self,
         zone: &Zone,
-        groups: &[ChangeGroup],
+        groups: &[ChangeGroup<'_>],
     ) -> Result<ApplyReport, ProviderError> {
         let zone_name = self.managed_zone(zone)?;
         let wire_zone = Self::wire_zone(&zone_name)?;
@@ -454,7 +468,10 @@ impl Provider for Rfc2136Provider {
         let mut packer =
             update::Packer::new(self.config.batch_change_size(), update::record_budget());
         let mut sent = Sent::default();
-        let mut before: Option<Option<u32>> = None;
+        // No SOA query before the updates: the serial after them tells whether anybody else
+        // wrote since the listing.
+        let before = self.known().get(&zone_name).map(|known| known.serial);
+        let mut sent_any = false;
         let mut ready_messages = groups.iter().enumerate().filter_map(|(index, group)| {
             match update::prepare(index, group, &zone_name, self.config.zones(), ttl) {
                 Ok(ready) => match packer.push(ready) {
@@ -481,27 +498,23 @@ impl Provider for Rfc2136Provider {
             }
         });
         for batch in ready_messages.by_ref() {
-            if before.is_none() {
-                before = Some(self.serial_before(&zone_name).await?);
-            }
+            sent_any = true;
             self.send(&zone_name, &wire_zone, batch, &mut sent).await;
         }
         drop(ready_messages);
         if let Some(batch) = packer.finish() {
-            if before.is_none() {
-                before = Some(self.serial_before(&zone_name).await?);
-            }
+            sent_any = true;
             self.send(&zone_name, &wire_zone, batch, &mut sent).await;
         }
         report.rejected.append(&mut oversized);
-        let Some(before) = before else {
+        if !sent_any {
             return Ok(report);
-        };
+        }
         tracing::info!(zone = %zone_name, messages = sent.accepted_messages, accepted = sent.accepted.len(), refused = sent.rejected.len(), "updates sent");
 
         if sent.accepted.is_empty() {
             // Nothing was accepted (a message lost with its connection may still have landed;
-            // the cache stays, the next SOA check notices). One cause for everything is
+            // the remembered serial stays, the next SOA check notices). One cause for everything is
             // reported as one error.
             if let Some(fatal) = sent.fatal {
                 return Err(fatal);
@@ -530,7 +543,7 @@ impl Provider for Rfc2136Provider {
         {
             Ok(read) => read,
             Err(error) => {
-                self.cache().remove(&zone_name);
+                self.known().remove(&zone_name);
                 return Err(ProviderError::new(
                     error.kind(),
                     format!(
@@ -555,14 +568,8 @@ impl Provider for Rfc2136Provider {
                 });
             }
         }
-        if let ReadBack::Transferred(snapshot) = read {
-            self.cache().insert(zone_name, snapshot);
-        }
         Ok(report)
     }
-
-    /// Nothing to do: every [`Provider::records`] call validates the cache with a SOA query.
-    fn invalidate(&self, _zone: &Zone) {}
 
     fn default_ttl(&self) -> u32 {
         self.config.default_ttl()
@@ -571,7 +578,10 @@ impl Provider for Rfc2136Provider {
     /// Drops provider-specific properties and set identifiers (RFC 2136 servers have no
     /// routing policies) and raises configured TTLs to `--rfc2136-min-ttl`, so the planner
     /// compares with what will really be stored.
-    fn adjust_desired(&self, mut desired: Vec<Endpoint>) -> Vec<Endpoint> {
+    async fn adjust_desired(
+        &self,
+        mut desired: Vec<Endpoint>,
+    ) -> Result<Vec<Endpoint>, ProviderError> {
         let min_ttl = self.config.min_ttl();
         for endpoint in &mut desired {
             endpoint.properties.clear();
@@ -580,6 +590,6 @@ impl Provider for Rfc2136Provider {
                 *ttl = (*ttl).max(min_ttl);
             }
         }
-        desired
+        Ok(desired)
     }
 }

@@ -68,7 +68,7 @@ pub(crate) struct PreparedGroup {
 /// policies), or when a value cannot be encoded.
 pub(crate) fn prepare(
     index: usize,
-    group: &ChangeGroup,
+    group: &ChangeGroup<'_>,
     zone: &DnsName,
     zones: &[DnsName],
     ttl: TtlPolicy,
@@ -123,7 +123,7 @@ fn old_and_new(change: &Change) -> (Option<&Endpoint>, Option<&Endpoint>) {
 /// The state every RRset `group` touches must be in once it landed: the old values gone, the
 /// new ones there (a value both removed and written by later changes ends as the last one
 /// says).
-pub(crate) fn expectations(group: &ChangeGroup) -> BTreeMap<RrsetKey, Expectation> {
+pub(crate) fn expectations(group: &ChangeGroup<'_>) -> BTreeMap<RrsetKey, Expectation> {
     let mut expectations: BTreeMap<RrsetKey, Expectation> = BTreeMap::new();
     for change in &group.changes {
         let (old, new) = old_and_new(change);
@@ -259,7 +259,9 @@ pub(crate) fn message<'g>(
 }
 
 /// The RRsets a set of groups touches.
-pub(crate) fn touched<'g>(groups: impl IntoIterator<Item = &'g ChangeGroup>) -> BTreeSet<RrsetKey> {
+pub(crate) fn touched<'g>(
+    groups: impl IntoIterator<Item = &'g ChangeGroup<'g>>,
+) -> BTreeSet<RrsetKey> {
     let mut touched = BTreeSet::new();
     for group in groups {
         for change in &group.changes {
@@ -286,7 +288,7 @@ pub(crate) struct ServerState {
 /// landed, otherwise what is wrong. `other_zone` names the RRsets the server answered for from
 /// another of its zones.
 pub(crate) fn verify<'s>(
-    group: &ChangeGroup,
+    group: &ChangeGroup<'_>,
     stored: impl Fn(&RrsetKey) -> Option<&'s Targets>,
     other_zone: &BTreeMap<RrsetKey, DnsName>,
 ) -> Option<String> {
@@ -345,11 +347,10 @@ mod tests {
         DnsName::parse(s).unwrap()
     }
 
-    fn group(changes: Vec<Change>) -> ChangeGroup {
-        ChangeGroup {
-            subject: changes[0].key(),
-            changes,
-        }
+    /// A group owning its changes for the rest of the test.
+    fn group(changes: Vec<Change>) -> ChangeGroup<'static> {
+        let changes: &'static [Change] = Vec::leak(changes);
+        ChangeGroup::new(changes[0].key(), changes)
     }
 
     const TTL: TtlPolicy = TtlPolicy {

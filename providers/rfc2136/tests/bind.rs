@@ -53,34 +53,31 @@ fn marker_name(record_type: &RecordType, n: &str) -> String {
 }
 
 /// A record and its ownership marker created together, as the planner groups them.
-fn create(record: Endpoint) -> ChangeGroup {
+fn create(record: Endpoint) -> ChangeGroup<'static> {
     let marker = Endpoint::new(
         name(&marker_name(&record.record_type, record.name.as_str())),
         RecordType::Txt,
         [MARKER],
     );
-    ChangeGroup {
-        subject: record.key(),
-        changes: vec![Change::Create { record }, Change::Create { record: marker }],
-    }
+    leak_group(
+        record.key(),
+        vec![Change::Create { record }, Change::Create { record: marker }],
+    )
 }
 
-fn update(old: Endpoint, new: Endpoint) -> ChangeGroup {
-    ChangeGroup {
-        subject: new.key(),
-        changes: vec![Change::Update { old, new }],
-    }
+fn update(old: Endpoint, new: Endpoint) -> ChangeGroup<'static> {
+    leak_group(new.key(), vec![Change::Update { old, new }])
 }
 
-fn delete(old: Endpoint) -> ChangeGroup {
+fn delete(old: Endpoint) -> ChangeGroup<'static> {
     let marker = Endpoint::new(
         name(&marker_name(&old.record_type, old.name.as_str())),
         RecordType::Txt,
         [MARKER],
     );
-    ChangeGroup {
-        subject: old.key(),
-        changes: vec![
+    leak_group(
+        old.key(),
+        vec![
             Change::Delete {
                 old,
                 reason: DeleteReason::NoLongerDesired,
@@ -90,7 +87,7 @@ fn delete(old: Endpoint) -> ChangeGroup {
                 reason: DeleteReason::OrphanMarker,
             },
         ],
-    }
+    )
 }
 
 fn data(records: &[ZoneRecord], n: &str, record_type: &str) -> Vec<String> {
@@ -233,19 +230,21 @@ async fn cname_and_address_swap_places_in_one_message() {
     let address = endpoint("app.example.org", RecordType::A, &["192.0.2.10"]);
     provider.apply(&z, &[create(cname.clone())]).await.unwrap();
 
-    let swap = |old: &Endpoint, new: &Endpoint| ChangeGroup {
-        subject: new.key(),
-        changes: vec![
-            Change::Delete {
-                old: old.clone(),
-                reason: DeleteReason::ReplacedByType {
-                    record_type: new.record_type.clone(),
+    let swap = |old: &Endpoint, new: &Endpoint| {
+        leak_group(
+            new.key(),
+            vec![
+                Change::Delete {
+                    old: old.clone(),
+                    reason: DeleteReason::ReplacedByType {
+                        record_type: new.record_type.clone(),
+                    },
                 },
-            },
-            Change::Create {
-                record: new.clone(),
-            },
-        ],
+                Change::Create {
+                    record: new.clone(),
+                },
+            ],
+        )
     };
     let before = provider.stats().update_messages;
     let report = provider.apply(&z, &[swap(&cname, &address)]).await.unwrap();
@@ -330,20 +329,24 @@ async fn foreign_records_of_every_type_are_listed_and_left_alone() {
 }
 
 #[tokio::test]
-async fn soa_serial_check_skips_the_transfer_and_our_own_writes_keep_the_cache() {
+async fn one_soa_query_tells_an_unchanged_zone_and_our_own_writes_keep_it_so() {
     let bind = Bind::start(&["example.org"]);
     let provider = provider_for(&bind, &["example.org"]).await;
     let z = zone("example.org");
 
+    assert!(
+        !provider.unchanged_since_read(&z).await.unwrap(),
+        "never listed: nothing to compare with"
+    );
     provider.records(&z).await.unwrap();
     let first = provider.stats();
     assert_eq!(first.axfr, 1);
-    provider.records(&z).await.unwrap();
+    assert!(provider.unchanged_since_read(&z).await.unwrap());
     let second = provider.stats();
-    assert_eq!(second.axfr, 1, "serial unchanged: no second transfer");
-    assert_eq!(second.soa_queries, first.soa_queries + 1);
+    assert_eq!(second.axfr, 1, "the check is no transfer");
+    assert_eq!(second.soa_queries, first.soa_queries + 1, "one SOA query");
 
-    // Our own write: the cache is patched and the new serial becomes the baseline.
+    // Our own write moves the remembered serial along, without a SOA query before it.
     let report = provider
         .apply(
             &z,
@@ -356,20 +359,48 @@ async fn soa_serial_check_skips_the_transfer_and_our_own_writes_keep_the_cache()
         .await
         .unwrap();
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
-    let endpoints = provider.records(&z).await.unwrap();
+    let after_apply = provider.stats();
+    assert_eq!(
+        after_apply.soa_queries,
+        second.soa_queries + 1,
+        "only the read-back's SOA query"
+    );
+    assert!(provider.unchanged_since_read(&z).await.unwrap());
     assert_eq!(provider.stats().axfr, 1, "no transfer after our own write");
-    assert!(listed(&endpoints, "ours.example.org", RecordType::A).is_some());
-    assert!(listed(&endpoints, "a-ours.example.org", RecordType::Txt).is_some());
 
-    // Someone else's write changes the serial: the next listing transfers again and sees it.
+    // Someone else's write changes the serial: the zone is reported changed and a listing
+    // sees the write.
     bind.nsupdate(
         "example.org",
         &["update add theirs.example.org. 300 A 192.0.2.8"],
     )
     .unwrap();
+    assert!(!provider.unchanged_since_read(&z).await.unwrap());
     let endpoints = provider.records(&z).await.unwrap();
     assert_eq!(provider.stats().axfr, 2);
     assert!(listed(&endpoints, "theirs.example.org", RecordType::A).is_some());
+    assert!(listed(&endpoints, "ours.example.org", RecordType::A).is_some());
+    assert!(listed(&endpoints, "a-ours.example.org", RecordType::Txt).is_some());
+
+    // A write by someone else between our listing and our own write: the serial after our
+    // write is not ours alone, so the zone is no longer known unchanged.
+    bind.nsupdate(
+        "example.org",
+        &["update add sneaky.example.org. 300 A 192.0.2.9"],
+    )
+    .unwrap();
+    provider
+        .apply(
+            &z,
+            &[create(endpoint(
+                "more.example.org",
+                RecordType::A,
+                &["192.0.2.10"],
+            ))],
+        )
+        .await
+        .unwrap();
+    assert!(!provider.unchanged_since_read(&z).await.unwrap());
 }
 
 #[tokio::test]
@@ -610,6 +641,7 @@ async fn a_restarted_server_is_reconnected_to() {
     let mut bind = Bind::start(&["example.org"]);
     let provider = provider_for(&bind, &["example.org"]).await;
     let z = zone("example.org");
+    provider.records(&z).await.unwrap();
     provider
         .apply(
             &z,
@@ -623,13 +655,12 @@ async fn a_restarted_server_is_reconnected_to() {
         .unwrap();
     bind.restart();
     // The old connection is dead; with a single attempt the provider must reconnect by itself.
+    assert!(
+        provider.unchanged_since_read(&z).await.unwrap(),
+        "journal kept: same serial"
+    );
     let endpoints = provider.records(&z).await.unwrap();
     assert!(listed(&endpoints, "www.example.org", RecordType::A).is_some());
-    assert_eq!(
-        provider.stats().axfr,
-        1,
-        "journal kept: same serial, cache still valid"
-    );
 }
 
 #[tokio::test]
@@ -645,7 +676,7 @@ async fn an_rrset_over_the_server_limit_fails_alone() {
         .collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
     let big = endpoint("big.example.org", RecordType::A, &many);
-    let groups: Vec<ChangeGroup> = (0..6)
+    let groups: Vec<ChangeGroup<'static>> = (0..6)
         .map(|i| {
             create(endpoint(
                 &format!("ok{i}.example.org"),
@@ -682,7 +713,7 @@ async fn an_rrset_over_the_server_limit_fails_alone() {
 async fn large_applies_are_split_by_size_and_batch_size_without_splitting_groups() {
     let bind = Bind::start(&["example.org"]);
     let z = zone("example.org");
-    let groups: Vec<ChangeGroup> = (0..1200)
+    let groups: Vec<ChangeGroup<'static>> = (0..1200)
         .map(|i| {
             create(endpoint(
                 &format!("host-{i}.example.org"),
@@ -715,7 +746,7 @@ async fn large_applies_are_split_by_size_and_batch_size_without_splitting_groups
         .unwrap()
         .with_batch_change_size(10);
     let provider = Rfc2136Provider::new(fast(config)).await.unwrap();
-    let groups: Vec<ChangeGroup> = (0..25)
+    let groups: Vec<ChangeGroup<'static>> = (0..25)
         .map(|i| {
             create(endpoint(
                 &format!("small-{i}.example.org"),
@@ -755,7 +786,7 @@ async fn a_large_apply_prepared_message_by_message_reports_each_failure_and_land
     let oversized_targets: Vec<&str> = oversized_targets.iter().map(String::as_str).collect();
     let oversized = endpoint("oversized.example.org", RecordType::A, &oversized_targets);
     let unencodable = endpoint("bad.example.org", RecordType::A, &["not-an-address"]);
-    let mut groups: Vec<ChangeGroup> = (0..500)
+    let mut groups: Vec<ChangeGroup<'static>> = (0..500)
         .map(|i| {
             create(endpoint(
                 &format!("host-{i}.example.org"),
@@ -913,7 +944,7 @@ async fn knot_accepts_the_same_updates_and_ignores_a_cname_beside_data() {
     assert!(find_records(&records, "a-www.example.org", "TXT").is_empty());
 
     // Many records: the read-back is a zone transfer of several signed messages.
-    let groups: Vec<ChangeGroup> = (0..1500)
+    let groups: Vec<ChangeGroup<'static>> = (0..1500)
         .map(|i| {
             create(endpoint(
                 &format!("host-{i}.example.org"),
@@ -945,4 +976,13 @@ async fn knot_accepts_the_same_updates_and_ignores_a_cname_beside_data() {
         error.to_string().contains("TSIG authentication failed"),
         "{error}"
     );
+}
+
+/// A change group owning its changes for the rest of the test (groups borrow their changes
+/// from a plan; tests have no plan to borrow from).
+fn leak_group(
+    subject: zonesync_core::RecordKey,
+    changes: Vec<zonesync_core::Change>,
+) -> zonesync_core::ChangeGroup<'static> {
+    zonesync_core::ChangeGroup::new(subject, Vec::leak(changes).iter())
 }

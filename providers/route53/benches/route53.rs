@@ -49,14 +49,14 @@ fn marker(record: &Endpoint) -> Endpoint {
 }
 
 /// A minimal planner: creates missing records with their markers, updates changed targets.
-fn plan(desired: &[Endpoint], current: &[Endpoint]) -> Vec<ChangeGroup> {
+fn plan(desired: &[Endpoint], current: &[Endpoint]) -> Vec<ChangeGroup<'static>> {
     let current: HashMap<RecordKey, &Endpoint> = current.iter().map(|e| (e.key(), e)).collect();
     desired
         .iter()
         .filter_map(|want| match current.get(&want.key()) {
-            None => Some(ChangeGroup {
-                subject: want.key(),
-                changes: vec![
+            None => Some(leak_group(
+                want.key(),
+                vec![
                     Change::Create {
                         record: want.clone(),
                     },
@@ -64,14 +64,14 @@ fn plan(desired: &[Endpoint], current: &[Endpoint]) -> Vec<ChangeGroup> {
                         record: marker(want),
                     },
                 ],
-            }),
-            Some(have) if have.targets != want.targets => Some(ChangeGroup {
-                subject: want.key(),
-                changes: vec![Change::Update {
+            )),
+            Some(have) if have.targets != want.targets => Some(leak_group(
+                want.key(),
+                vec![Change::Update {
                     old: (*have).clone(),
                     new: want.clone(),
                 }],
-            }),
+            )),
             Some(_) => None,
         })
         .collect()
@@ -190,4 +190,13 @@ fn main() {
         "largest change request: {} records, {} characters (limits 1,000 and 32,000)",
         initial.largest_batch_records, initial.largest_batch_characters
     );
+}
+
+/// A change group owning its changes for the rest of the test (groups borrow their changes
+/// from a plan; tests have no plan to borrow from).
+fn leak_group(
+    subject: zonesync_core::RecordKey,
+    changes: Vec<zonesync_core::Change>,
+) -> zonesync_core::ChangeGroup<'static> {
+    zonesync_core::ChangeGroup::new(subject, Vec::leak(changes).iter())
 }

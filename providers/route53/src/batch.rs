@@ -3,8 +3,8 @@
 //!
 //! A group (a record change with its marker changes) is never split across requests.
 
-use aws_sdk_route53::types::{Change as Route53Change, ChangeAction, ResourceRecordSet};
-use zonesync_core::{Change, ChangeGroup, Endpoint, RecordKey};
+use aws_sdk_route53::types::{Change as Route53Change, ChangeAction};
+use zonesync_core::{Change, ChangeGroup, Endpoint};
 
 use crate::config::BatchLimits;
 use crate::record_set::{record_set_for, request_cost, routing_kind, writes_alias};
@@ -62,16 +62,14 @@ pub(crate) fn requires_delete_create(old: &Endpoint, new: &Endpoint) -> bool {
 /// Fails with a message when a record cannot be expressed in Route53.
 pub(crate) fn prepare_group(
     index: usize,
-    group: &ChangeGroup,
+    group: &ChangeGroup<'_>,
     zone_id: &str,
-    current: &dyn Fn(&RecordKey) -> Option<ResourceRecordSet>,
 ) -> Result<PreparedGroup, String> {
     let mut changes = Vec::with_capacity(group.changes.len() + 1);
-    let existing = |endpoint: &Endpoint| match current(&endpoint.key()) {
-        Some(record_set) => Ok(record_set),
-        None => record_set_for(endpoint, zone_id),
-    };
-    for change in &group.changes {
+    // Route53 deletes a record set only when given it exactly: the record as read holds all
+    // it needs (values, TTL, alias target, routing policy, health check).
+    let existing = |endpoint: &Endpoint| record_set_for(endpoint, zone_id);
+    for change in group.changes.iter().copied() {
         match change {
             Change::Create { record } => {
                 changes.push((ChangeAction::Create, record_set_for(record, zone_id)?));
@@ -358,14 +356,12 @@ mod tests {
         assert!(requires_delete_create(&plain, &weighted));
         assert!(requires_delete_create(&weighted, &latency));
 
-        let group = ChangeGroup {
-            subject: plain.key(),
-            changes: vec![Change::Update {
-                old: plain.clone(),
-                new: alias,
-            }],
-        };
-        let prepared = prepare_group(0, &group, "Z1", &|_| None).unwrap();
+        let swap = [Change::Update {
+            old: plain.clone(),
+            new: alias,
+        }];
+        let group = ChangeGroup::new(plain.key(), &swap);
+        let prepared = prepare_group(0, &group, "Z1").unwrap();
         let actions: Vec<_> = prepared
             .changes
             .iter()
@@ -373,14 +369,13 @@ mod tests {
             .collect();
         assert_eq!(actions, [ChangeAction::Delete, ChangeAction::Create]);
 
-        let group = ChangeGroup {
-            subject: plain.key(),
-            changes: vec![Change::Update {
-                old: plain,
-                new: other_ip,
-            }],
-        };
-        let prepared = prepare_group(0, &group, "Z1", &|_| None).unwrap();
+        let subject = plain.key();
+        let upsert = [Change::Update {
+            old: plain,
+            new: other_ip,
+        }];
+        let group = ChangeGroup::new(subject, &upsert);
+        let prepared = prepare_group(0, &group, "Z1").unwrap();
         assert_eq!(prepared.changes[0].action(), &ChangeAction::Upsert);
         assert_eq!(
             prepared.cost,

@@ -1,12 +1,10 @@
 //! [`Route53Provider`]: zones, records and changes through the Route53 API.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use aws_sdk_route53::types::{
-    Change as Route53Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType, TagResourceType,
-};
+use aws_sdk_route53::types::{Change as Route53Change, ChangeBatch, RrType, TagResourceType};
 use tokio::time::Instant;
 use zonesync_core::{
     ApplyReport, ChangeGroup, DnsName, Endpoint, Provider, ProviderError, RecordKey, Rejection,
@@ -33,15 +31,6 @@ const MAX_PAGES: usize = 100_000;
 /// Split-horizon group of every public zone.
 const PUBLIC_HORIZON: &str = "public";
 
-/// A record set as Route53 listed it (kept for exact deletions) and the endpoint it stands for.
-#[derive(Clone, Debug)]
-struct CachedRecord {
-    endpoint: Endpoint,
-    record_set: ResourceRecordSet,
-}
-
-type ZoneRecords = BTreeMap<RecordKey, CachedRecord>;
-
 #[derive(Debug)]
 struct ZoneList {
     zones: Vec<Zone>,
@@ -50,14 +39,14 @@ struct ZoneList {
 
 /// The Route53 provider.
 ///
-/// Holds one rate limit for all its calls, the zone list (for `--aws-zones-cache-duration`)
-/// and a copy of each zone's records, read once and then patched after each successful change
-/// instead of re-listed; [`Provider::invalidate`] drops a zone's copy.
+/// Holds one rate limit for all its calls and the zone list (for
+/// `--aws-zones-cache-duration`); it keeps no records: every [`Provider::records`] lists the
+/// zone, and deletions are built from the record as zonesync read it (the record model keeps
+/// everything Route53 needs to match a record set exactly).
 pub struct Route53Provider {
     config: Route53Config,
     api: Api,
     zone_list: Mutex<Option<ZoneList>>,
-    records: Mutex<HashMap<String, ZoneRecords>>,
 }
 
 impl std::fmt::Debug for Route53Provider {
@@ -88,7 +77,6 @@ impl Route53Provider {
             config,
             api,
             zone_list: Mutex::new(None),
-            records: Mutex::new(HashMap::new()),
         }
     }
 
@@ -100,12 +88,6 @@ impl Route53Provider {
     /// The settings in use.
     pub fn config(&self) -> &Route53Config {
         &self.config
-    }
-
-    fn records_cache(&self) -> MutexGuard<'_, HashMap<String, ZoneRecords>> {
-        // A panic elsewhere while holding the lock leaves a usable map; at worst a stale copy,
-        // which the next invalidation drops.
-        self.records.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn zone_list_cache(&self) -> MutexGuard<'_, Option<ZoneList>> {
@@ -187,9 +169,9 @@ impl Route53Provider {
         Ok(zones)
     }
 
-    async fn list_records(&self, zone_id: &str) -> Result<ZoneRecords, Route53Error> {
+    async fn list_records(&self, zone_id: &str) -> Result<Vec<Endpoint>, Route53Error> {
         let client = self.api.client();
-        let mut records = ZoneRecords::new();
+        let mut records: BTreeMap<RecordKey, Endpoint> = BTreeMap::new();
         let mut start: Option<(String, RrType, Option<String>)> = None;
         for _ in 0..MAX_PAGES {
             let page = self
@@ -211,15 +193,10 @@ impl Route53Provider {
             for record_set in page.resource_record_sets() {
                 let endpoint = endpoint_from_record_set(record_set, zone_id);
                 // A server that ignores StartRecordIdentifier repeats the start of a page.
-                records
-                    .entry(endpoint.key())
-                    .or_insert_with(|| CachedRecord {
-                        endpoint,
-                        record_set: record_set.clone(),
-                    });
+                records.entry(endpoint.key()).or_insert(endpoint);
             }
             if !page.is_truncated() {
-                return Ok(records);
+                return Ok(records.into_values().collect());
             }
             let next = match (page.next_record_name(), page.next_record_type()) {
                 (Some(name), Some(record_type)) => (
@@ -254,7 +231,7 @@ impl Route53Provider {
         })
     }
 
-    /// Sends one change batch; on success patches the cached copy of the zone.
+    /// Sends one change batch.
     async fn submit(&self, zone: &Zone, groups: &[&PreparedGroup]) -> Result<(), Route53Error> {
         let changes: Vec<Route53Change> = groups
             .iter()
@@ -285,45 +262,12 @@ impl Route53Provider {
             })
             .await;
         match result {
-            Ok(_) => {
-                self.patch_cache(&zone.id, batch.changes());
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             Err(error) => {
                 if error.is_rejection() {
                     self.api.counters.rejected_batch();
-                } else {
-                    // The outcome is unknown (a timeout may hide a success): read the zone again.
-                    self.records_cache().remove(&zone.id);
                 }
                 Err(error)
-            }
-        }
-    }
-
-    fn patch_cache(&self, zone_id: &str, changes: &[Route53Change]) {
-        let mut cache = self.records_cache();
-        let Some(records) = cache.get_mut(zone_id) else {
-            return;
-        };
-        for change in changes {
-            let Some(record_set) = change.resource_record_set() else {
-                continue;
-            };
-            let endpoint = endpoint_from_record_set(record_set, zone_id);
-            match change.action() {
-                ChangeAction::Delete => {
-                    records.remove(&endpoint.key());
-                }
-                _ => {
-                    records.insert(
-                        endpoint.key(),
-                        CachedRecord {
-                            endpoint,
-                            record_set: record_set.clone(),
-                        },
-                    );
-                }
             }
         }
     }
@@ -337,7 +281,7 @@ impl Route53Provider {
         &self,
         zone: &Zone,
         members: Vec<&'p PreparedGroup>,
-        subjects: &[ChangeGroup],
+        subjects: &[ChangeGroup<'_>],
         report: &mut ApplyReport,
     ) -> Result<usize, (Route53Error, Vec<&'p PreparedGroup>)> {
         let mut pending = vec![members];
@@ -395,36 +339,22 @@ impl Provider for Route53Provider {
     }
 
     async fn records(&self, zone: &Zone) -> Result<Vec<Endpoint>, ProviderError> {
-        if let Some(records) = self.records_cache().get(&zone.id) {
-            return Ok(records.values().map(|r| r.endpoint.clone()).collect());
-        }
-        let records = self
-            .list_records(&zone.id)
+        self.list_records(&zone.id)
             .await
-            .map_err(ProviderError::from)?;
-        let endpoints = records.values().map(|r| r.endpoint.clone()).collect();
-        self.records_cache().insert(zone.id.clone(), records);
-        Ok(endpoints)
+            .map_err(ProviderError::from)
     }
 
     async fn apply(
         &self,
         zone: &Zone,
-        groups: &[ChangeGroup],
+        groups: &[ChangeGroup<'_>],
     ) -> Result<ApplyReport, ProviderError> {
         let mut report = ApplyReport::default();
         let limits = self.config.batch_limits;
         let mut prepared = Vec::with_capacity(groups.len());
         {
-            let cache = self.records_cache();
-            let zone_records = cache.get(&zone.id);
-            let current = |key: &RecordKey| {
-                zone_records
-                    .and_then(|records| records.get(key))
-                    .map(|record| record.record_set.clone())
-            };
             for (index, group) in groups.iter().enumerate() {
-                match prepare_group(index, group, &zone.id, &current) {
+                match prepare_group(index, group, &zone.id) {
                     Ok(group) if group.cost.records <= limits.max_records
                         && group.cost.characters <= limits.max_characters =>
                     {
@@ -488,15 +418,11 @@ impl Provider for Route53Provider {
         }
     }
 
-    fn invalidate(&self, zone: &Zone) {
-        self.records_cache().remove(&zone.id);
-    }
-
     fn default_ttl(&self) -> u32 {
         DEFAULT_TTL
     }
 
-    fn adjust_desired(&self, desired: Vec<Endpoint>) -> Vec<Endpoint> {
+    async fn adjust_desired(&self, desired: Vec<Endpoint>) -> Result<Vec<Endpoint>, ProviderError> {
         let zones = self
             .zone_list_cache()
             .as_ref()
@@ -512,6 +438,6 @@ impl Provider for Route53Provider {
             evaluate_target_health: self.config.evaluate_target_health,
             zones,
         };
-        adjust(desired, &options)
+        Ok(adjust(desired, &options))
     }
 }

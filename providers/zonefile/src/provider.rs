@@ -147,7 +147,7 @@ impl ZoneFileProvider {
     fn apply_to_file(
         &self,
         zone: &Zone,
-        groups: &[ChangeGroup],
+        groups: &[ChangeGroup<'_>],
     ) -> Result<ApplyReport, ZoneFileError> {
         let path = self.zone_path(zone)?;
         let _guard = self.lock();
@@ -215,7 +215,7 @@ impl Provider for ZoneFileProvider {
     async fn apply(
         &self,
         zone: &Zone,
-        groups: &[ChangeGroup],
+        groups: &[ChangeGroup<'_>],
     ) -> Result<ApplyReport, ProviderError> {
         if groups.is_empty() {
             return Ok(ApplyReport::default());

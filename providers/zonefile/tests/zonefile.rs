@@ -84,11 +84,11 @@ fn delete(old: Endpoint) -> Change {
     }
 }
 
-fn group(changes: Vec<Change>) -> ChangeGroup {
-    ChangeGroup {
-        subject: changes[0].key(),
-        changes,
-    }
+/// A group of `changes`. Groups borrow their changes from a plan; here the test's changes are
+/// leaked to live as long as the test.
+fn group(changes: Vec<Change>) -> ChangeGroup<'static> {
+    let changes: &'static [Change] = Vec::leak(changes);
+    ChangeGroup::new(changes[0].key(), changes)
 }
 
 fn sorted(mut endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
@@ -579,10 +579,10 @@ async fn nothing_to_apply_leaves_the_file_untouched() {
         .ttl(60);
     let no_op = [
         group(vec![update(www.clone(), www)]),
-        ChangeGroup {
-            subject: endpoint("www.example.com").a("192.0.2.10").build().key(),
-            changes: Vec::new(),
-        },
+        ChangeGroup::new(
+            endpoint("www.example.com").a("192.0.2.10").build().key(),
+            [],
+        ),
     ];
     let report = provider.apply(&zone, &no_op).await.expect("apply");
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod dns;
+pub mod inmemory;
 pub mod kube_api;
 pub mod moto;
 pub mod proxy;

@@ -1,4 +1,5 @@
-//! The cached copy of a zone: its RRsets and the SOA serial they belong to.
+//! A zone as one transfer found it: its RRsets and the SOA serial they belong to. It lives only
+//! as long as the listing or read-back that made it; the provider keeps no copy of a zone.
 
 use std::collections::BTreeMap;
 
@@ -6,9 +7,7 @@ use zonesync_core::{Endpoint, Targets};
 
 use crate::records::{RrsetGrouper, RrsetKey};
 
-/// What the cache keeps of an RRset: only its TTL and values (the key holds name and type). A
-/// whole [`Endpoint`] per RRset made the cache, a second copy of the zone beside the
-/// controller's, about a third larger.
+/// What a transfer keeps of an RRset: only its TTL and values (the key holds name and type).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Rrset {
     ttl: Option<u32>,
@@ -27,7 +26,7 @@ impl From<Endpoint> for Rrset {
 /// A zone as of one SOA serial.
 #[derive(Clone, Debug)]
 pub(crate) struct ZoneSnapshot {
-    /// The SOA serial this copy matches.
+    /// The SOA serial the transfer ended with.
     pub serial: u32,
     rrsets: BTreeMap<RrsetKey, Rrset>,
 }
@@ -60,14 +59,6 @@ impl ZoneSnapshot {
     /// The values of the RRset with this name and type.
     pub(crate) fn get(&self, key: &RrsetKey) -> Option<&Targets> {
         self.rrsets.get(key).map(|rrset| &rrset.targets)
-    }
-
-    /// Replaces (or, with `None`, removes) one RRset.
-    pub(crate) fn set(&mut self, key: RrsetKey, rrset: Option<Endpoint>) {
-        match rrset {
-            Some(rrset) => self.rrsets.insert(key, rrset.into()),
-            None => self.rrsets.remove(&key),
-        };
     }
 
     /// Number of records (not RRsets).
