@@ -141,6 +141,8 @@ enum Update<K> {
 
 /// The API coordinates of a watched kind, for the message when the cluster does not serve it.
 struct Served {
+    /// The `resource` label of the watch metrics (`httproute`, `gateway`, `crd`, …).
+    label: String,
     api_version: String,
     kind: String,
     plural: String,
@@ -150,6 +152,7 @@ struct Served {
 impl Served {
     fn route(kind: RouteKind) -> Self {
         Self {
+            label: kind.resource_kind().as_str().into(),
             api_version: format!("gateway.networking.k8s.io/{}", kind.version()),
             kind: kind.kind().into(),
             plural: kind.plural().into(),
@@ -200,7 +203,7 @@ async fn follow<K>(
     K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
     K::DynamicType: Default,
 {
-    let label = served.plural.clone();
+    let label = served.label.clone();
     let labels = ResourceLabels {
         resource: label.clone(),
     };
@@ -350,6 +353,7 @@ async fn watch_gateways(routes: Arc<RouteWatch>, source_names: String) {
         config = config.labels_from(selector.selector());
     }
     let served = Served {
+        label: "gateway".into(),
         api_version: "gateway.networking.k8s.io/v1".into(),
         kind: "Gateway".into(),
         plural: "gateways".into(),
@@ -372,6 +376,7 @@ async fn watch_gateways(routes: Arc<RouteWatch>, source_names: String) {
 async fn watch_namespaces(routes: Arc<RouteWatch>) {
     let api = crate::cluster::namespaces(&routes.client);
     let served = Served {
+        label: "namespace".into(),
         api_version: "v1".into(),
         kind: "Namespace".into(),
         plural: "namespaces".into(),
@@ -437,6 +442,7 @@ async fn watch_dnsendpoints(
         delay = (delay * 2).min(Duration::from_secs(60));
     };
     let served = Served {
+        label: ResourceKind::DnsEndpoint.as_str().into(),
         api_version: source.crd.api_version.clone(),
         kind: source.crd.kind.clone(),
         plural: resource.plural.clone(),
@@ -446,7 +452,7 @@ async fn watch_dnsendpoints(
     let watch = watcher::watcher(api, config);
     let mut stream = watch.default_backoff().boxed();
     let labels = ResourceLabels {
-        resource: served.plural.clone(),
+        resource: served.label.clone(),
     };
     let mut buffer: Option<Vec<ObjectOutcome>> = None;
     loop {
@@ -455,7 +461,7 @@ async fn watch_dnsendpoints(
             event = stream.next() => event,
         };
         let Some(event) = event else {
-            tracing::error!(resource = %served.plural, "watch stream ended");
+            tracing::error!(resource = %served.label, "watch stream ended");
             return;
         };
         match event {
@@ -465,7 +471,7 @@ async fn watch_dnsendpoints(
                 .push(crate::cluster::convert_dnsendpoint(object, &source)),
             Ok(Event::InitDone) => {
                 let outcomes = buffer.take().unwrap_or_default();
-                tracing::info!(resource = %served.plural, objects = outcomes.len(), "list complete");
+                tracing::info!(resource = %served.label, objects = outcomes.len(), "list complete");
                 lock(&shared.index).replace_kind(ResourceKind::DnsEndpoint, outcomes);
                 shared.metrics.watch_synced.get_or_create(&labels).set(1);
                 shared.health.set_watch_failing(None);
@@ -490,9 +496,9 @@ async fn watch_dnsendpoints(
                 let message = if is_not_found(&error) {
                     served.message()
                 } else {
-                    format!("{}: {error}", served.plural)
+                    format!("{}: {error}", served.label)
                 };
-                tracing::warn!(resource = %served.plural, %error, "watch failed; retrying");
+                tracing::warn!(resource = %served.label, %error, "watch failed; retrying");
                 shared.metrics.watch_errors.get_or_create(&labels).inc();
                 shared.metrics.watch_synced.get_or_create(&labels).set(0);
                 shared.health.set_watch_failing(Some(message));
