@@ -8,10 +8,13 @@
 //! Lease holder writes; standbys keep their watches warm.
 
 pub mod events;
+pub mod health;
 pub mod index;
+pub mod instrumented;
 pub mod leader;
 pub mod metrics;
 pub mod reconcile;
+pub mod server;
 pub mod store;
 pub mod watch;
 
@@ -26,8 +29,10 @@ use zonesync_core::{Change, Provider};
 use crate::apply::ApplyMode;
 use crate::config::{RunConfig, SourceMode};
 use events::EventSink;
+use health::Health;
 use index::DesiredIndex;
-use metrics::{ChangeLabels, Health, InstrumentedProvider, Metrics, ReconcileLabels};
+use instrumented::InstrumentedProvider;
+use metrics::{ChangeLabels, Metrics, ReconcileLabels};
 use reconcile::{ReconcileReport, Reconciler, Scope, lock};
 
 /// Shared state between the watches, the reconcile loop and the HTTP server.
@@ -72,7 +77,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
 
     let server = {
         let token = shutdown.clone();
-        metrics::serve(
+        server::serve(
             config.metrics_address,
             metrics.clone(),
             health.clone(),

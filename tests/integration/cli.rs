@@ -517,3 +517,45 @@ fn the_allocator_runs_with_the_options_it_was_built_with() {
         assert!(stats.contains(option), "{option} missing from:\n{stats}");
     }
 }
+
+/// The demo's plan in each output format, byte for byte, against the files in
+/// `tests/golden/` (text without colour). A deliberate change of the output is recorded with
+/// `ZONESYNC_UPDATE_GOLDEN=1 cargo test --test integration golden`, and the diff reviewed.
+#[test]
+fn plan_output_matches_the_golden_files() {
+    let golden = repo_root().join("tests/golden");
+    let update = std::env::var_os("ZONESYNC_UPDATE_GOLDEN").is_some();
+    for (format, file) in [
+        ("text", "demo-plan.txt"),
+        ("json", "demo-plan.json"),
+        ("markdown", "demo-plan.md"),
+    ] {
+        let zones = demo_zones();
+        let plan = run(zonesync()
+            .arg("plan")
+            .args(plan_args(&demo_manifests(), zones.path()))
+            .args(["--output", format])
+            .env("NO_COLOR", "1"));
+        assert_eq!(plan.code, 2, "{format}: {}", plan.both());
+        // The zone id is the zone file's path, in a new folder each run.
+        let output = plan
+            .stdout
+            .replace(&zones.path().display().to_string(), "<zonefile-dir>");
+        let path = golden.join(file);
+        if update {
+            std::fs::create_dir_all(&golden).unwrap();
+            std::fs::write(&path, &output).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (ZONESYNC_UPDATE_GOLDEN=1 writes it)",
+                path.display()
+            )
+        });
+        assert!(
+            output == expected,
+            "{format} plan differs from {}:\n--- expected\n{expected}\n--- got\n{output}",
+            path.display(),
+        );
+    }
+}

@@ -106,6 +106,9 @@ pub fn run(
     let mut initial = initial;
     initial["requests"] = requests_json(&requests_delta(&peer.requests()?, &requests_before));
     result["initial_sync"] = initial;
+    // The one-shot command on the synced zone: `zonesync plan` reads the cluster and the zone
+    // once, as a CronJob's `sync` does; its peak resident set sizes the CronJob.
+    result["one_shot_plan"] = one_shot_plan(&kubeconfig, peer, settings)?;
 
     if depth == Depth::MemoryOnly {
         sleep_checking(&mut controller, Duration::from_secs(10))?;
@@ -229,6 +232,54 @@ pub fn run(
     peer.verify(&expected).context("final state")?;
     drop(api);
     Ok(result)
+}
+
+/// Runs `zonesync plan` against the cluster and the zone, polling its resident set until it
+/// exits: its peak (`VmHWM`, read last just before the exit), time and exit status.
+fn one_shot_plan(kubeconfig: &Path, peer: &dyn Peer, settings: &Settings) -> anyhow::Result<Value> {
+    let log = settings
+        .work_dir
+        .join(format!("zonesync-{}-plan.log", peer.name()));
+    let file = std::fs::File::create(&log).with_context(|| format!("create {log:?}"))?;
+    let mut command = std::process::Command::new(&settings.zonesync);
+    command
+        .arg("plan")
+        .args(controller_args(kubeconfig, peer, None))
+        .args(["--output", "json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(file);
+    for (key, value) in peer.env() {
+        command.env(key, value);
+    }
+    let started = Instant::now();
+    let mut child = command.spawn().context("start zonesync plan")?;
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Some(memory) = crate::procfs::memory(child.id()) {
+            peak_kib = peak_kib.max(memory.peak_kib);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > settings.timeout {
+            let _ = child.kill();
+            bail!("zonesync plan did not finish within {:?}", settings.timeout);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "zonesync-scale: one-shot plan ({}) exit {:?}, {seconds:.2} s, peak {:.1} MiB",
+        peer.name(),
+        status.code(),
+        peak_kib as f64 / 1024.0
+    );
+    Ok(json!({
+        "exit_code": status.code(),
+        "seconds": seconds,
+        "peak_kib": peak_kib,
+    }))
 }
 
 fn controller_args(kubeconfig: &Path, peer: &dyn Peer, interval: Option<Duration>) -> Vec<String> {
