@@ -151,6 +151,18 @@ pub enum SourceName {
     Service,
     /// Ingresses and Services read from files given with --manifest.
     Manifest,
+    /// Gateway API HTTPRoutes (gateway.networking.k8s.io/v1).
+    GatewayHttproute,
+    /// Gateway API GRPCRoutes (gateway.networking.k8s.io/v1).
+    GatewayGrpcroute,
+    /// Gateway API TLSRoutes (gateway.networking.k8s.io/v1).
+    GatewayTlsroute,
+    /// Gateway API TCPRoutes (gateway.networking.k8s.io/v1alpha2).
+    GatewayTcproute,
+    /// Gateway API UDPRoutes (gateway.networking.k8s.io/v1alpha2).
+    GatewayUdproute,
+    /// DNSEndpoint objects (externaldns.k8s.io/v1alpha1, or --crd-source-apiversion/--crd-source-kind).
+    Crd,
 }
 
 impl SourceName {
@@ -302,6 +314,21 @@ pub struct CommonArgs {
     /// Use --default-targets for every object, replacing its own targets (external-dns's legacy behaviour).
     #[arg(long, env = "ZONESYNC_FORCE_DEFAULT_TARGETS", help_heading = "Sources")]
     pub force_default_targets: bool,
+    /// Only resolve routes through Gateways of this name.
+    #[arg(long, env = "ZONESYNC_GATEWAY_NAME", help_heading = "Sources")]
+    pub gateway_name: Option<String>,
+    /// Only read Gateways in this namespace (default: all namespaces).
+    #[arg(long, env = "ZONESYNC_GATEWAY_NAMESPACE", help_heading = "Sources")]
+    pub gateway_namespace: Option<String>,
+    /// Only read Gateways whose labels match this selector.
+    #[arg(long, env = "ZONESYNC_GATEWAY_LABEL_FILTER", help_heading = "Sources")]
+    pub gateway_label_filter: Option<String>,
+    /// apiVersion of the DNSEndpoint type read by --source crd.
+    #[arg(long = "crd-source-apiversion", default_value = crate::source::dnsendpoint::DEFAULT_API_VERSION, env = "ZONESYNC_CRD_SOURCE_APIVERSION", help_heading = "Sources")]
+    pub crd_source_apiversion: String,
+    /// Kind of the DNSEndpoint type read by --source crd.
+    #[arg(long = "crd-source-kind", default_value = crate::source::dnsendpoint::DEFAULT_KIND, env = "ZONESYNC_CRD_SOURCE_KIND", help_heading = "Sources")]
+    pub crd_source_kind: String,
     /// Read annotations under exactly this prefix (default: both external-dns.kubernetes.io/ and external-dns.alpha.kubernetes.io/).
     #[arg(long, env = "ZONESYNC_ANNOTATION_PREFIX", help_heading = "Sources")]
     pub annotation_prefix: Option<String>,

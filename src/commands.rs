@@ -238,7 +238,7 @@ fn print_plan(plan: &Plan, format: OutputFormat) -> anyhow::Result<()> {
 pub async fn read_sources(config: &Config) -> anyhow::Result<DesiredIndex> {
     let snapshot: SourceSnapshot = match &config.source_mode {
         SourceMode::Manifests(paths) => {
-            let objects = manifest::load(paths).context("--manifest")?;
+            let objects = manifest::load(paths, &config.source.crd).context("--manifest")?;
             manifest::snapshot(&objects, &config.source)
         }
         SourceMode::Cluster { kubeconfig } => {

@@ -127,7 +127,7 @@ impl Config {
         let source_mode = if has_manifest {
             if sources.len() > 1 {
                 return Err(invalid(
-                    "--source manifest reads Ingresses and Services from files and cannot be combined with --source ingress/service".into(),
+                    "--source manifest reads objects from files and cannot be combined with the cluster sources (ingress, service, gateway-*, crd)".into(),
                 ));
             }
             if args.manifests.is_empty() {
@@ -147,17 +147,57 @@ impl Config {
             }
         };
         let kinds = if has_manifest {
-            [ResourceKind::Ingress, ResourceKind::Service].into()
+            [
+                ResourceKind::Ingress,
+                ResourceKind::Service,
+                ResourceKind::HttpRoute,
+                ResourceKind::GrpcRoute,
+                ResourceKind::TlsRoute,
+                ResourceKind::TcpRoute,
+                ResourceKind::UdpRoute,
+                ResourceKind::DnsEndpoint,
+            ]
+            .into()
         } else {
             args.sources
                 .iter()
                 .filter_map(|s| match s {
                     SourceName::Ingress => Some(ResourceKind::Ingress),
                     SourceName::Service => Some(ResourceKind::Service),
+                    SourceName::GatewayHttproute => Some(ResourceKind::HttpRoute),
+                    SourceName::GatewayGrpcroute => Some(ResourceKind::GrpcRoute),
+                    SourceName::GatewayTlsroute => Some(ResourceKind::TlsRoute),
+                    SourceName::GatewayTcproute => Some(ResourceKind::TcpRoute),
+                    SourceName::GatewayUdproute => Some(ResourceKind::UdpRoute),
+                    SourceName::Crd => Some(ResourceKind::DnsEndpoint),
                     SourceName::Manifest => None,
                 })
                 .collect()
         };
+        let crd = crate::source::CrdSource {
+            api_version: args.crd_source_apiversion.trim().to_string(),
+            kind: args.crd_source_kind.trim().to_string(),
+        };
+        let crd_group_version_ok =
+            crd.api_version
+                .split_once('/')
+                .is_some_and(|(group, version)| {
+                    !group.is_empty() && !version.is_empty() && !version.contains('/')
+                });
+        if !crd_group_version_ok {
+            return Err(invalid(format!(
+                "--crd-source-apiversion {:?} must be group/version (e.g. {})",
+                crd.api_version,
+                crate::source::dnsendpoint::DEFAULT_API_VERSION
+            )));
+        }
+        if crd.kind.is_empty() || !crd.kind.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(invalid(format!(
+                "--crd-source-kind {:?} is not a kind name (e.g. {})",
+                crd.kind,
+                crate::source::dnsendpoint::DEFAULT_KIND
+            )));
+        }
 
         let annotation_prefixes = match &args.annotation_prefix {
             Some(prefix) => AnnotationPrefixes::only(prefix).map_err(invalid)?,
@@ -197,7 +237,23 @@ impl Config {
                 "--namespace {ns:?} is not a valid namespace name"
             )));
         }
-        let source = SourceConfig {
+        let gateway_namespace = args
+            .gateway_namespace
+            .as_deref()
+            .map(str::trim)
+            .filter(|ns| !ns.is_empty())
+            .map(str::to_string);
+        let gateway = crate::source::GatewayFilter {
+            name: args
+                .gateway_name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
+            namespace: gateway_namespace,
+            label_selector: selector("--gateway-label-filter", &args.gateway_label_filter)?,
+        };
+        let mut source = SourceConfig {
             annotation_prefixes,
             namespace,
             label_selector: selector("--label-filter", &args.label_filter)?,
@@ -222,6 +278,9 @@ impl Config {
             ignore_hostname_annotation: args.ignore_hostname_annotation,
             service_types: service_types(&args.service_type_filter)?,
             publish_internal_services: args.publish_internal_services,
+            gateway,
+            crd,
+            managed_types: BTreeSet::new(),
         };
         if source.ignore_hostname_annotation && source.fqdn_template.is_none() {
             return Err(invalid(
@@ -275,6 +334,7 @@ impl Config {
             ));
         }
         let domain_filter = DomainFilter::new(&args.domain_filter, &args.exclude_domains)?;
+        source.managed_types = managed_types.clone();
 
         Ok(Self {
             source_mode,
@@ -384,7 +444,7 @@ impl RunConfig {
         let common = Config::from_args(&args.common)?;
         if matches!(common.source_mode, SourceMode::Manifests(_)) {
             return Err(invalid(
-                "zonesync run watches a cluster: use --source ingress and/or --source service (manifests are for plan and sync)".into(),
+                "zonesync run watches a cluster: use --source ingress, service, gateway-* or crd (manifests are for plan and sync)".into(),
             ));
         }
         if args.interval.is_zero() {

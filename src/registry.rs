@@ -31,16 +31,23 @@ type FastState = foldhash::fast::RandomState;
 const HERITAGE: &str = "external-dns";
 const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
 
-/// Record types whose marker names carry a type token that can be read back, in external-dns's
-/// order.
-const TYPED_MARKER_TYPES: [RecordType; 6] = [
-    RecordType::A,
-    RecordType::Aaaa,
-    RecordType::Cname,
-    RecordType::Ns,
-    RecordType::Mx,
-    RecordType::Srv,
-];
+/// Record types whose marker names carry a type token that can be read back: external-dns's
+/// (in its order), then the other types a DNSEndpoint can ask for, so their records (`txt-`,
+/// `caa-`, `ptr-` markers) are owned and can be updated and deleted.
+static TYPED_MARKER_TYPES: std::sync::LazyLock<[RecordType; 10]> = std::sync::LazyLock::new(|| {
+    [
+        RecordType::A,
+        RecordType::Aaaa,
+        RecordType::Cname,
+        RecordType::Ns,
+        RecordType::Mx,
+        RecordType::Srv,
+        RecordType::Other("NAPTR".into()),
+        RecordType::Txt,
+        RecordType::Caa,
+        RecordType::Ptr,
+    ]
+});
 
 /// Invalid registry settings.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -360,7 +367,7 @@ impl Registry {
         let mut prefix = Cow::Borrowed(self.prefix.as_str());
         let mut suffix = Cow::Borrowed(self.suffix.as_str());
         if self.type_in_affix() {
-            for record_type in &TYPED_MARKER_TYPES {
+            for record_type in TYPED_MARKER_TYPES.iter() {
                 let token = record_type.as_str().to_ascii_lowercase();
                 let typed_prefix = prefix.replace(RECORD_TYPE_TEMPLATE, &token);
                 let typed_suffix = suffix.replace(RECORD_TYPE_TEMPLATE, &token);
@@ -707,7 +714,7 @@ impl Registry {
 fn type_from_default_position(name: &str) -> (String, Option<RecordType>) {
     let first_token = name.split('-').next().unwrap_or_default();
     // `name` is lower case, so this is `first_token == lower-case mnemonic` without a copy.
-    for record_type in &TYPED_MARKER_TYPES {
+    for record_type in TYPED_MARKER_TYPES.iter() {
         if first_token.eq_ignore_ascii_case(record_type.as_str()) {
             let rest = &name[first_token.len()..];
             let rest = rest.strip_prefix('-').unwrap_or(rest);
@@ -873,6 +880,36 @@ mod tests {
 
     fn registry_default() -> Registry {
         Registry::new(RegistryConfig::default()).unwrap()
+    }
+
+    /// Markers of the types a DNSEndpoint can declare read back as typed, so those records are
+    /// owned (and can be updated and deleted).
+    #[test]
+    fn markers_of_every_declarable_type_read_back() {
+        let plain = registry("", "");
+        for record_type in [
+            RecordType::Txt,
+            RecordType::Mx,
+            RecordType::Srv,
+            RecordType::Caa,
+            RecordType::Ns,
+            RecordType::Ptr,
+            RecordType::Other("NAPTR".into()),
+        ] {
+            let marker = plain.marker_name(&name("x.example.com"), &record_type);
+            assert_eq!(
+                plain.record_for_marker(&marker),
+                Some(("x.example.com".into(), Some(record_type.clone()))),
+                "{marker}"
+            );
+            assert!(
+                plain
+                    .marker_names_for(&name("x.example.com"))
+                    .iter()
+                    .any(|n| n.as_str() == marker),
+                "{marker}"
+            );
+        }
     }
 
     #[test]

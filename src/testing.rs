@@ -85,6 +85,8 @@ pub fn ingress_outcome(object: &str, hosts: &[&str], target: &str) -> ObjectOutc
             ttl: None,
             set_identifier: None,
             properties: Default::default(),
+            records: Vec::new(),
+            generation: None,
         }),
         resource,
         selected: true,

@@ -1,4 +1,5 @@
-//! Kubernetes Events on the Ingress or Service a record belongs to.
+//! Kubernetes Events on the Ingress, Service, route or DNSEndpoint a record belongs to, and the
+//! `status` of DNSEndpoints.
 //!
 //! | reason | type | when |
 //! |---|---|---|
@@ -16,6 +17,12 @@
 //! bucket (a burst of [`OBJECT_BURST`], then one Event per [`OBJECT_REFILL`]) and all Events
 //! share a global one ([`GLOBAL_BURST`], then [`GLOBAL_PER_SECOND`] a second); what they refuse
 //! is dropped and counted in `zonesync_events_dropped_total`.
+//!
+//! A DNSEndpoint's status after a reconcile of its names follows from that reconcile's Events
+//! ([`dnsendpoint_statuses`]; written by [`StatusSink`]): `status.observedGeneration` and a
+//! `Ready` condition, `True` (`Synced`) when every record set was written or already right,
+//! else `False` with the problem's reason (`ProviderRejected`, `HeldBack`, `ConflictLost`,
+//! `InvalidEndpoint`) and the Event's note.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -242,6 +249,15 @@ pub fn object_reference(resource: &str) -> Option<ObjectReference> {
     let (api_version, kind) = match kind {
         "ingress" => ("networking.k8s.io/v1", "Ingress"),
         "service" => ("v1", "Service"),
+        "httproute" => ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+        "grpcroute" => ("gateway.networking.k8s.io/v1", "GRPCRoute"),
+        "tlsroute" => ("gateway.networking.k8s.io/v1", "TLSRoute"),
+        "tcproute" => ("gateway.networking.k8s.io/v1alpha2", "TCPRoute"),
+        "udproute" => ("gateway.networking.k8s.io/v1alpha2", "UDPRoute"),
+        "crd" => (
+            crate::source::dnsendpoint::DEFAULT_API_VERSION,
+            crate::source::dnsendpoint::DEFAULT_KIND,
+        ),
         _ => return None,
     };
     Some(ObjectReference {
@@ -453,6 +469,223 @@ pub fn spawn(
     )
 }
 
+/// The `Ready` condition of one DNSEndpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadyCondition {
+    /// True when every record set of the object was written or already right.
+    pub ready: bool,
+    /// `Synced`, or why not: `ProviderRejected`, `HeldBack`, `ConflictLost`, `InvalidEndpoint`.
+    pub reason: &'static str,
+    /// What happened, in words.
+    pub message: String,
+}
+
+/// One DNSEndpoint's status to write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// `crd/<namespace>/<name>`.
+    pub resource: String,
+    /// The `metadata.generation` reconciled.
+    pub generation: Option<i64>,
+    /// Its condition.
+    pub condition: ReadyCondition,
+}
+
+/// The statuses of the DNSEndpoints in `reconciled` (`(resource, generation)` of every
+/// DNSEndpoint whose names a reconcile planned), from the Events that reconcile produced.
+pub fn dnsendpoint_statuses(
+    events: &[EventRequest],
+    reconciled: impl IntoIterator<Item = (String, Option<i64>)>,
+) -> Vec<StatusUpdate> {
+    const ORDER: [(&str, &str); 4] = [
+        ("ProviderRejected", "ProviderRejected"),
+        ("ChangeHeldBack", "HeldBack"),
+        ("ConflictLost", "ConflictLost"),
+        ("InputSkipped", "InvalidEndpoint"),
+    ];
+    reconciled
+        .into_iter()
+        .filter(|(resource, _)| resource.starts_with("crd/"))
+        .map(|(resource, generation)| {
+            let mine: Vec<&EventRequest> =
+                events.iter().filter(|e| e.resource == resource).collect();
+            let worst = ORDER.iter().find(|(event_reason, _)| {
+                mine.iter().any(|e| e.warning && e.reason == *event_reason)
+            });
+            let condition = match worst {
+                Some((_, reason)) => {
+                    let notes: Vec<&str> = mine
+                        .iter()
+                        .filter(|e| e.warning)
+                        .map(|e| e.note.as_str())
+                        .collect();
+                    ReadyCondition {
+                        ready: false,
+                        reason,
+                        message: shorten_message(&notes.join("; ")),
+                    }
+                }
+                None => {
+                    let written: Vec<&str> = mine.iter().map(|e| e.note.as_str()).collect();
+                    ReadyCondition {
+                        ready: true,
+                        reason: "Synced",
+                        message: if written.is_empty() {
+                            "every record set is as declared".to_string()
+                        } else {
+                            shorten_message(&format!(
+                                "every record set is as declared; {}",
+                                written.join("; ")
+                            ))
+                        },
+                    }
+                }
+            };
+            StatusUpdate {
+                resource,
+                generation,
+                condition,
+            }
+        })
+        .collect()
+}
+
+fn shorten_message(text: &str) -> String {
+    const LIMIT: usize = 1000;
+    if text.len() <= LIMIT {
+        return text.to_string();
+    }
+    let mut end = LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// The merge patch for a DNSEndpoint's `status`: `observedGeneration` and the `Ready`
+/// condition (`lastTransitionTime` = `transition`, an RFC 3339 time).
+pub fn status_patch(update: &StatusUpdate, transition: &str) -> serde_json::Value {
+    let mut condition = serde_json::json!({
+        "type": "Ready",
+        "status": if update.condition.ready { "True" } else { "False" },
+        "reason": update.condition.reason,
+        "message": update.condition.message,
+        "lastTransitionTime": transition,
+    });
+    let mut status = serde_json::json!({ "conditions": [] });
+    if let Some(generation) = update.generation {
+        condition["observedGeneration"] = generation.into();
+        status["observedGeneration"] = generation.into();
+    }
+    status["conditions"] = serde_json::json!([condition]);
+    serde_json::json!({ "status": status })
+}
+
+/// Writes one DNSEndpoint's status through the `status` subresource.
+///
+/// Fails when the API server refuses the patch (a DNSEndpoint deleted meanwhile answers 404).
+pub async fn write_status(
+    api: &kube::Api<kube::api::DynamicObject>,
+    name: &str,
+    patch: &serde_json::Value,
+) -> Result<(), kube::Error> {
+    api.patch_status(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(patch),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Sends DNSEndpoint statuses to the writer task without blocking the reconcile loop.
+#[derive(Clone)]
+pub struct StatusSink {
+    sender: Option<mpsc::Sender<Vec<StatusUpdate>>>,
+}
+
+impl StatusSink {
+    /// A sink that drops everything (dry run, or no `--source crd`).
+    pub fn disabled() -> Self {
+        Self { sender: None }
+    }
+
+    /// Queues statuses; drops them when the queue is full (the next reconcile writes again).
+    pub fn report(&self, updates: Vec<StatusUpdate>) {
+        if let Some(sender) = &self.sender
+            && !updates.is_empty()
+            && sender.try_send(updates).is_err()
+        {
+            tracing::debug!("status queue full; dropping DNSEndpoint statuses");
+        }
+    }
+}
+
+/// Starts the DNSEndpoint status writer. Writes only what changed since its last write, and
+/// keeps `lastTransitionTime` while the condition's status stays the same.
+pub fn spawn_status_writer(
+    client: Client,
+    source: crate::source::SourceConfig,
+) -> (StatusSink, tokio::task::JoinHandle<()>) {
+    let (sender, mut receiver) = mpsc::channel::<Vec<StatusUpdate>>(64);
+    let handle = tokio::spawn(async move {
+        let mut resource = None;
+        // Per object: what was written last, and since when its status holds.
+        let mut written: HashMap<String, (StatusUpdate, String)> = HashMap::new();
+        while let Some(updates) = receiver.recv().await {
+            if resource.is_none() {
+                match crate::cluster::dnsendpoint_resource(&client, &source).await {
+                    Ok(found) => resource = Some(found),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot write DNSEndpoint statuses");
+                        continue;
+                    }
+                }
+            }
+            let Some(api_resource) = &resource else {
+                continue;
+            };
+            for update in updates {
+                if written
+                    .get(&update.resource)
+                    .is_some_and(|(last, _)| *last == update)
+                {
+                    continue;
+                }
+                let mut parts = update.resource.splitn(3, '/');
+                let (Some(_), Some(namespace), Some(name)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let transition = match written.get(&update.resource) {
+                    Some((last, since)) if last.condition.ready == update.condition.ready => {
+                        since.clone()
+                    }
+                    _ => k8s_openapi::jiff::Timestamp::now()
+                        .strftime("%Y-%m-%dT%H:%M:%SZ")
+                        .to_string(),
+                };
+                let api = kube::Api::namespaced_with(client.clone(), namespace, api_resource);
+                match write_status(&api, name, &status_patch(&update, &transition)).await {
+                    Ok(()) => {
+                        written.insert(update.resource.clone(), (update, transition));
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, resource = %update.resource, "could not write the DNSEndpoint status");
+                    }
+                }
+            }
+        }
+    });
+    (
+        StatusSink {
+            sender: Some(sender),
+        },
+        handle,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,6 +697,91 @@ mod tests {
             reason,
             note: note.into(),
         }
+    }
+
+    #[test]
+    fn dnsendpoint_status_says_what_happened_to_its_records() {
+        let events = [
+            event("crd/dns/ok", false, "RecordCreated", "created a"),
+            event("crd/dns/held", false, "RecordCreated", "created b"),
+            event("crd/dns/held", true, "ChangeHeldBack", "delete c held back"),
+            event("crd/dns/held", true, "InputSkipped", "bad entry"),
+            event(
+                "crd/dns/refused",
+                true,
+                "ProviderRejected",
+                "create d: refused",
+            ),
+            event(
+                "crd/dns/refused",
+                true,
+                "ChangeHeldBack",
+                "delete e held back",
+            ),
+            event(
+                "crd/dns/skipped",
+                true,
+                "InputSkipped",
+                "spec.endpoints[0].targets[0]",
+            ),
+            event(
+                "ingress/default/web",
+                true,
+                "ConflictLost",
+                "not a DNSEndpoint",
+            ),
+        ];
+        let reconciled = [
+            ("crd/dns/ok", Some(3)),
+            ("crd/dns/held", Some(1)),
+            ("crd/dns/refused", None),
+            ("crd/dns/skipped", Some(2)),
+            ("crd/dns/quiet", Some(7)),
+            ("ingress/default/web", None),
+        ]
+        .map(|(r, g)| (r.to_string(), g));
+        let statuses = dnsendpoint_statuses(&events, reconciled);
+        let summary: Vec<(String, bool, &str)> = statuses
+            .iter()
+            .map(|s| (s.resource.clone(), s.condition.ready, s.condition.reason))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("crd/dns/ok".to_string(), true, "Synced"),
+                ("crd/dns/held".to_string(), false, "HeldBack"),
+                ("crd/dns/refused".to_string(), false, "ProviderRejected"),
+                ("crd/dns/skipped".to_string(), false, "InvalidEndpoint"),
+                ("crd/dns/quiet".to_string(), true, "Synced"),
+            ]
+        );
+        assert!(statuses[1].condition.message.contains("delete c held back"));
+        assert!(statuses[1].condition.message.contains("bad entry"));
+        assert!(statuses[0].condition.message.contains("created a"));
+
+        let patch = status_patch(&statuses[1], "2026-12-06T00:00:00Z");
+        assert_eq!(patch["status"]["observedGeneration"], 1);
+        let condition = &patch["status"]["conditions"][0];
+        assert_eq!(condition["type"], "Ready");
+        assert_eq!(condition["status"], "False");
+        assert_eq!(condition["reason"], "HeldBack");
+        assert_eq!(condition["lastTransitionTime"], "2026-12-06T00:00:00Z");
+        let without = status_patch(&statuses[2], "2026-12-06T00:00:00Z");
+        assert!(without["status"].get("observedGeneration").is_none());
+    }
+
+    #[test]
+    fn routes_and_dnsendpoints_get_events() {
+        let route = object_reference("tcproute/apps/db").unwrap();
+        assert_eq!(route.kind.as_deref(), Some("TCPRoute"));
+        assert_eq!(
+            route.api_version.as_deref(),
+            Some("gateway.networking.k8s.io/v1alpha2")
+        );
+        let endpoint = object_reference("crd/dns/records").unwrap();
+        assert_eq!(endpoint.kind.as_deref(), Some("DNSEndpoint"));
+        assert_eq!(endpoint.namespace.as_deref(), Some("dns"));
+        assert!(object_reference("pod/default/x").is_none());
     }
 
     #[test]

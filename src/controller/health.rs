@@ -65,7 +65,17 @@ impl Health {
     /// `Ok` with a short text when ready, `Err` with the reason when not.
     pub fn readiness(&self) -> Result<String, String> {
         if !self.synced.load(Ordering::Relaxed) {
-            return Err("waiting for the initial list of every watched resource".into());
+            let failing = self
+                .watch_failing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            return Err(match failing {
+                Some(reason) => {
+                    format!("waiting for the initial list of every watched resource: {reason}")
+                }
+                None => "waiting for the initial list of every watched resource".into(),
+            });
         }
         if let Some(reason) = self
             .watch_failing

@@ -45,7 +45,7 @@ impl Entry {
     }
 
     fn is_targetless(&self) -> bool {
-        self.claim.as_ref().is_some_and(|c| c.targets.is_empty())
+        self.claim.as_ref().is_some_and(Claim::is_targetless)
     }
 
     fn names(&self) -> impl Iterator<Item = &DnsName> {
@@ -329,6 +329,32 @@ impl DesiredIndex {
         skipped
     }
 
+    /// `(resource, generation)` of the DNSEndpoints claiming any of `names` (every DNSEndpoint
+    /// when `None`): the objects whose status a reconcile of those names decides.
+    pub fn dnsendpoints(&self, names: Option<&BTreeSet<DnsName>>) -> Vec<(String, Option<i64>)> {
+        let generation = |resource: &Arc<str>| {
+            let entry = self.objects.get(resource)?;
+            (entry.kind == ResourceKind::DnsEndpoint).then(|| {
+                (
+                    resource.to_string(),
+                    entry.claim.as_ref().and_then(|c| c.generation),
+                )
+            })
+        };
+        let mut found: Vec<(String, Option<i64>)> = match names {
+            None => self.objects.keys().filter_map(generation).collect(),
+            Some(names) => names
+                .iter()
+                .filter_map(|n| self.by_name.get(n))
+                .flatten()
+                .filter_map(generation)
+                .collect(),
+        };
+        found.sort();
+        found.dedup();
+        found
+    }
+
     /// Number of objects indexed.
     pub fn len(&self) -> usize {
         self.objects.len()
@@ -467,6 +493,29 @@ mod tests {
             index.object_status("ingress/default/web")
         };
         assert_eq!(no_grace, ObjectStatus::Selected);
+    }
+
+    #[test]
+    fn dnsendpoints_are_found_by_name_with_their_generation() {
+        let mut index = DesiredIndex::new(std::time::Duration::ZERO);
+        let object: crate::source::dnsendpoint::DnsEndpoint = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "records", "namespace": "dns", "generation": 4},
+            "spec": {"endpoints": [{"dnsName": "txt.example.com", "recordType": "TXT", "targets": ["x"]}]},
+        }))
+        .unwrap();
+        index.upsert(crate::source::dnsendpoint::convert(
+            &object,
+            &crate::source::SourceConfig::default(),
+        ));
+        index.upsert(outcome("web", &["www.example.com"], "192.0.2.1"));
+        let wanted: BTreeSet<DnsName> = [name("txt.example.com"), name("www.example.com")].into();
+        assert_eq!(
+            index.dnsendpoints(Some(&wanted)),
+            [("crd/dns/records".to_string(), Some(4))]
+        );
+        assert_eq!(index.dnsendpoints(None).len(), 1);
+        let other: BTreeSet<DnsName> = [name("www.example.com")].into();
+        assert!(index.dnsendpoints(Some(&other)).is_empty());
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub struct ProviderLabels {
 /// Labels naming a watched resource.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResourceLabels {
-    /// `ingress` or `service`.
+    /// `ingress`, `service`, `httproute` (and the other route kinds), `gateway`, `namespace`
+    /// or `crd`.
     pub resource: String,
 }
 

@@ -109,6 +109,22 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         }
     };
 
+    // DNSEndpoints get their status (observedGeneration and a Ready condition) after each
+    // reconcile that planned them.
+    let (status, status_task) = if !config.dry_run
+        && config
+            .common
+            .source
+            .kinds
+            .contains(&crate::source::ResourceKind::DnsEndpoint)
+    {
+        let (status, task) =
+            events::spawn_status_writer(client.clone(), config.common.source.clone());
+        (status, Some(task))
+    } else {
+        (events::StatusSink::disabled(), None)
+    };
+
     let (sink, events_task) = if config.events && !config.dry_run {
         let instance = config.leader.as_ref().map(|l| l.identity.clone());
         let (sink, task) = events::spawn(client.clone(), instance, metrics.clone());
@@ -135,6 +151,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         &mut reconciler,
         &mut leader,
         &sink,
+        &status,
         provider.name(),
         shutdown.clone(),
     )
@@ -148,6 +165,10 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         task.abort();
     }
     drop(sink);
+    drop(status);
+    if let Some(task) = status_task {
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
     if let Some(task) = events_task {
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }
@@ -186,6 +207,7 @@ async fn reconcile_loop(
     reconciler: &mut Reconciler,
     leader: &mut watch_channel::Receiver<bool>,
     sink: &EventSink,
+    status: &events::StatusSink,
     provider_name: &str,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -359,7 +381,15 @@ async fn reconcile_loop(
             Ok(report) => {
                 let success = report.is_success();
                 record(shared, provider_name, &report, since, &label, success);
-                sink.emit(events::events_for(&report, &*lock(&shared.index)));
+                let (events, reconciled) = {
+                    let index = lock(&shared.index);
+                    (
+                        events::events_for(&report, &*index),
+                        index.dnsendpoints((trigger == Trigger::Event).then_some(&names)),
+                    )
+                };
+                status.report(events::dnsendpoint_statuses(&events, reconciled));
+                sink.emit(events);
                 log_report(&report, trigger);
                 if trigger == Trigger::Drift {
                     next_drift = Instant::now() + config.interval;

@@ -1,10 +1,16 @@
-//! Watches: Ingresses and Services streamed from the API server into the desired-state index.
+//! Watches: Ingresses, Services, Gateway API routes (with their Gateways and, when a listener
+//! admits routes by namespace labels, Namespaces) and DNSEndpoints streamed from the API server
+//! into the desired-state index.
 //!
 //! Each object is converted into its small claim as soon as it arrives; the object itself is
-//! dropped. A (re-)list is buffered until it completes, then replaces that kind's objects as a
-//! whole, so a failed or partial list can never look like "these objects are gone".
+//! dropped (routes keep a slim copy, so a Gateway change can recompute the routes attached to
+//! it). A (re-)list is buffered until it completes, then replaces that kind's objects as a
+//! whole, so a failed or partial list can never look like "these objects are gone". Routes are
+//! published only once the Gateways they resolve against are listed.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
@@ -17,6 +23,11 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::metrics::ResourceLabels;
 use super::reconcile::lock;
+use crate::source::gateway::RouteTable;
+use crate::source::gateway_api::{
+    GrpcRouteObject, HttpRouteObject, NamespaceObject, Route, RouteKind, TcpRouteObject,
+    TlsRouteObject, UdpRouteObject,
+};
 use crate::source::{ObjectOutcome, ResourceKind, ResourceRef, SourceConfig, ingress, service};
 
 /// Starts one watch per configured kind.
@@ -51,15 +62,449 @@ pub fn spawn_all(
         let api = crate::cluster::services(&client, config);
         tasks.push(tokio::spawn(watch_kind::<Service>(
             api,
-            watcher_config,
+            watcher_config.clone(),
             ResourceKind::Service,
             service::convert,
+            config.clone(),
+            shared.clone(),
+            shutdown.clone(),
+        )));
+    }
+    let route_kinds: Vec<RouteKind> = config.kinds.iter().filter_map(|k| k.route_kind()).collect();
+    if !route_kinds.is_empty() {
+        let routes = Arc::new(RouteWatch {
+            table: Mutex::new(RouteTable::new()),
+            namespaces_started: AtomicBool::new(false),
+            client: client.clone(),
+            config: config.clone(),
+            watch_list,
+            shared: shared.clone(),
+            shutdown: shutdown.clone(),
+        });
+        let sources: Vec<&str> = route_kinds.iter().map(|k| k.source_name()).collect();
+        tasks.push(tokio::spawn(watch_gateways(
+            routes.clone(),
+            sources.join(", --source "),
+        )));
+        for kind in route_kinds {
+            let task = match kind {
+                RouteKind::Http => tokio::spawn(watch_routes::<HttpRouteObject>(
+                    kind,
+                    watcher_config.clone(),
+                    routes.clone(),
+                )),
+                RouteKind::Grpc => tokio::spawn(watch_routes::<GrpcRouteObject>(
+                    kind,
+                    watcher_config.clone(),
+                    routes.clone(),
+                )),
+                RouteKind::Tls => tokio::spawn(watch_routes::<TlsRouteObject>(
+                    kind,
+                    watcher_config.clone(),
+                    routes.clone(),
+                )),
+                RouteKind::Tcp => tokio::spawn(watch_routes::<TcpRouteObject>(
+                    kind,
+                    watcher_config.clone(),
+                    routes.clone(),
+                )),
+                RouteKind::Udp => tokio::spawn(watch_routes::<UdpRouteObject>(
+                    kind,
+                    watcher_config.clone(),
+                    routes.clone(),
+                )),
+            };
+            tasks.push(task);
+        }
+    }
+    if config.kinds.contains(&ResourceKind::DnsEndpoint) {
+        tasks.push(tokio::spawn(watch_dnsendpoints(
+            client,
+            watcher_config,
             config.clone(),
             shared,
             shutdown,
         )));
     }
     tasks
+}
+
+/// What a watch delivers, once lists are complete.
+enum Update<K> {
+    /// A completed (re-)list.
+    Listed(Vec<K>),
+    /// An object added or changed.
+    Applied(K),
+    /// An object deleted.
+    Deleted(K),
+}
+
+/// The API coordinates of a watched kind, for the message when the cluster does not serve it.
+struct Served {
+    /// The `resource` label of the watch metrics (`httproute`, `gateway`, `crd`, …).
+    label: String,
+    api_version: String,
+    kind: String,
+    plural: String,
+    source_name: String,
+}
+
+impl Served {
+    fn route(kind: RouteKind) -> Self {
+        Self {
+            label: kind.resource_kind().as_str().into(),
+            api_version: format!("gateway.networking.k8s.io/{}", kind.version()),
+            kind: kind.kind().into(),
+            plural: kind.plural().into(),
+            source_name: kind.source_name().into(),
+        }
+    }
+
+    fn message(&self) -> String {
+        let group = self
+            .api_version
+            .split_once('/')
+            .map(|(g, _)| g)
+            .unwrap_or("");
+        crate::cluster::KubeError::NotServed {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            crd: if group.is_empty() {
+                self.plural.clone()
+            } else {
+                format!("{}.{group}", self.plural)
+            },
+            source_name: self.source_name.clone(),
+        }
+        .to_string()
+    }
+}
+
+fn is_not_found(error: &watcher::Error) -> bool {
+    match error {
+        watcher::Error::InitialListFailed(kube::Error::Api(status))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(status))
+        | watcher::Error::WatchFailed(kube::Error::Api(status)) => status.code == 404,
+        watcher::Error::WatchError(status) => status.code == 404,
+        _ => false,
+    }
+}
+
+/// Follows one watch, buffering each (re-)list until it completes, and hands what it sees to
+/// `handle`. Errors are retried with backoff; the last complete view stays in place meanwhile.
+async fn follow<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    served: Served,
+    shared: &Shared,
+    shutdown: &CancellationToken,
+    mut handle: impl FnMut(Update<K>),
+) where
+    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+    K::DynamicType: Default,
+{
+    let label = served.label.clone();
+    let labels = ResourceLabels {
+        resource: label.clone(),
+    };
+    let mut stream = watcher::watcher(api, config).default_backoff().boxed();
+    let mut buffer: Option<Vec<K>> = None;
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            event = stream.next() => event,
+        };
+        let Some(event) = event else {
+            tracing::error!(resource = %label, "watch stream ended");
+            return;
+        };
+        match event {
+            Ok(Event::Init) => buffer = Some(Vec::new()),
+            Ok(Event::InitApply(object)) => buffer.get_or_insert_with(Vec::new).push(object),
+            Ok(Event::InitDone) => {
+                let objects = buffer.take().unwrap_or_default();
+                tracing::info!(resource = %label, objects = objects.len(), "list complete");
+                handle(Update::Listed(objects));
+                shared.metrics.watch_synced.get_or_create(&labels).set(1);
+                shared.health.set_watch_failing(None);
+            }
+            Ok(Event::Apply(object)) => {
+                handle(Update::Applied(object));
+                shared.health.set_watch_failing(None);
+            }
+            Ok(Event::Delete(object)) => handle(Update::Deleted(object)),
+            Err(error) => {
+                let message = if is_not_found(&error) {
+                    let message = served.message();
+                    tracing::error!(resource = %label, %error, "{message}");
+                    message
+                } else {
+                    tracing::warn!(resource = %label, %error, "watch failed; retrying");
+                    format!("{label}: {error}")
+                };
+                shared.metrics.watch_errors.get_or_create(&labels).inc();
+                shared.metrics.watch_synced.get_or_create(&labels).set(0);
+                shared.health.set_watch_failing(Some(message));
+            }
+        }
+    }
+}
+
+/// The shared state of the route, Gateway and Namespace watches.
+struct RouteWatch {
+    table: Mutex<RouteTable>,
+    namespaces_started: AtomicBool,
+    client: Client,
+    config: SourceConfig,
+    watch_list: bool,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+}
+
+impl RouteWatch {
+    fn table(&self) -> std::sync::MutexGuard<'_, RouteTable> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publishes recomputed routes into the index (nothing while Gateways or Namespaces are
+    /// still being listed).
+    fn publish(&self) {
+        let publish = self.table().drain(&self.config);
+        if publish.is_empty() {
+            return;
+        }
+        {
+            let mut index = lock(&self.shared.index);
+            for (kind, outcomes) in publish.replace {
+                index.replace_kind(kind, outcomes);
+            }
+            for outcome in publish.upsert {
+                index.upsert(outcome);
+            }
+        }
+        self.shared.dirty.notify_one();
+    }
+
+    /// Starts the Namespace watch the first time a listener admits routes by namespace labels.
+    fn start_namespaces_if_needed(self: &Arc<Self>) {
+        if self.table().needs_namespaces() && !self.namespaces_started.swap(true, Ordering::SeqCst)
+        {
+            tracing::info!(
+                "a Gateway listener admits routes by namespace labels; watching Namespaces"
+            );
+            tokio::spawn(watch_namespaces(self.clone()));
+        }
+    }
+
+    fn watcher_config(&self) -> watcher::Config {
+        let config = watcher::Config::default();
+        if self.watch_list {
+            config.streaming_lists()
+        } else {
+            config
+        }
+    }
+}
+
+async fn watch_routes<K>(kind: RouteKind, config: watcher::Config, routes: Arc<RouteWatch>)
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static
+        + Into<Route>,
+{
+    let api: Api<K> = match &routes.config.namespace {
+        Some(namespace) => Api::namespaced(routes.client.clone(), namespace),
+        None => Api::all(routes.client.clone()),
+    };
+    let shutdown = routes.shutdown.clone();
+    let shared = routes.shared.clone();
+    follow(
+        api,
+        config,
+        Served::route(kind),
+        &shared,
+        &shutdown,
+        |update| {
+            match update {
+                Update::Listed(objects) => routes
+                    .table()
+                    .routes_listed(kind, objects.into_iter().map(Into::into).collect()),
+                Update::Applied(object) => routes.table().route_applied(kind, object.into()),
+                Update::Deleted(object) => {
+                    let resource = routes.table().route_deleted(kind, &object.into());
+                    lock(&routes.shared.index).remove(&resource);
+                    routes.shared.dirty.notify_one();
+                }
+            }
+            routes.publish();
+        },
+    )
+    .await;
+}
+
+async fn watch_gateways(routes: Arc<RouteWatch>, source_names: String) {
+    let api = crate::cluster::gateways(&routes.client, &routes.config);
+    let mut config = routes.watcher_config();
+    if let Some(selector) = &routes.config.gateway.label_selector {
+        config = config.labels_from(selector.selector());
+    }
+    let served = Served {
+        label: "gateway".into(),
+        api_version: "gateway.networking.k8s.io/v1".into(),
+        kind: "Gateway".into(),
+        plural: "gateways".into(),
+        source_name: source_names,
+    };
+    let shutdown = routes.shutdown.clone();
+    let shared = routes.shared.clone();
+    follow(api, config, served, &shared, &shutdown, |update| {
+        match update {
+            Update::Listed(objects) => routes.table().gateways_listed(objects, &routes.config),
+            Update::Applied(object) => routes.table().gateway_applied(object, &routes.config),
+            Update::Deleted(object) => routes.table().gateway_deleted(&object),
+        }
+        routes.start_namespaces_if_needed();
+        routes.publish();
+    })
+    .await;
+}
+
+async fn watch_namespaces(routes: Arc<RouteWatch>) {
+    let api = crate::cluster::namespaces(&routes.client);
+    let served = Served {
+        label: "namespace".into(),
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        plural: "namespaces".into(),
+        source_name: "gateway-*".into(),
+    };
+    let shutdown = routes.shutdown.clone();
+    let shared = routes.shared.clone();
+    let config = routes.watcher_config();
+    follow(
+        api,
+        config,
+        served,
+        &shared,
+        &shutdown,
+        |update: Update<NamespaceObject>| {
+            match update {
+                Update::Listed(objects) => routes.table().namespaces_listed(
+                    objects
+                        .into_iter()
+                        .map(|n| {
+                            (
+                                n.0.metadata.name.clone().unwrap_or_default(),
+                                n.0.labels().clone(),
+                            )
+                        })
+                        .collect(),
+                ),
+                Update::Applied(object) => routes.table().namespace_changed(
+                    object.0.metadata.name.as_deref().unwrap_or_default(),
+                    Some(object.0.labels().clone()),
+                ),
+                Update::Deleted(object) => routes
+                    .table()
+                    .namespace_changed(object.0.metadata.name.as_deref().unwrap_or_default(), None),
+            }
+            routes.publish();
+        },
+    )
+    .await;
+}
+
+async fn watch_dnsendpoints(
+    client: Client,
+    config: watcher::Config,
+    source: SourceConfig,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    // Discovery, as external-dns does; retried until the type is served.
+    let mut delay = Duration::from_secs(1);
+    let resource = loop {
+        match crate::cluster::dnsendpoint_resource(&client, &source).await {
+            Ok(resource) => break resource,
+            Err(error) => {
+                tracing::error!(%error, "cannot watch DNSEndpoints; retrying");
+                shared.health.set_watch_failing(Some(error.to_string()));
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(60));
+    };
+    let served = Served {
+        label: ResourceKind::DnsEndpoint.as_str().into(),
+        api_version: source.crd.api_version.clone(),
+        kind: source.crd.kind.clone(),
+        plural: resource.plural.clone(),
+        source_name: "crd".into(),
+    };
+    let api = crate::cluster::dnsendpoints(&client, &resource, &source);
+    let watch = watcher::watcher(api, config);
+    let mut stream = watch.default_backoff().boxed();
+    let labels = ResourceLabels {
+        resource: served.label.clone(),
+    };
+    let mut buffer: Option<Vec<ObjectOutcome>> = None;
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            event = stream.next() => event,
+        };
+        let Some(event) = event else {
+            tracing::error!(resource = %served.label, "watch stream ended");
+            return;
+        };
+        match event {
+            Ok(Event::Init) => buffer = Some(Vec::new()),
+            Ok(Event::InitApply(object)) => buffer
+                .get_or_insert_with(Vec::new)
+                .push(crate::cluster::convert_dnsendpoint(object, &source)),
+            Ok(Event::InitDone) => {
+                let outcomes = buffer.take().unwrap_or_default();
+                tracing::info!(resource = %served.label, objects = outcomes.len(), "list complete");
+                lock(&shared.index).replace_kind(ResourceKind::DnsEndpoint, outcomes);
+                shared.metrics.watch_synced.get_or_create(&labels).set(1);
+                shared.health.set_watch_failing(None);
+                shared.dirty.notify_one();
+            }
+            Ok(Event::Apply(object)) => {
+                let outcome = crate::cluster::convert_dnsendpoint(object, &source);
+                lock(&shared.index).upsert(outcome);
+                shared.health.set_watch_failing(None);
+                shared.dirty.notify_one();
+            }
+            Ok(Event::Delete(object)) => {
+                let resource = ResourceRef {
+                    kind: ResourceKind::DnsEndpoint,
+                    namespace: object.namespace().unwrap_or_else(|| "default".into()),
+                    name: object.name_any(),
+                };
+                lock(&shared.index).remove(&resource.to_string());
+                shared.dirty.notify_one();
+            }
+            Err(error) => {
+                let message = if is_not_found(&error) {
+                    served.message()
+                } else {
+                    format!("{}: {error}", served.label)
+                };
+                tracing::warn!(resource = %served.label, %error, "watch failed; retrying");
+                shared.metrics.watch_errors.get_or_create(&labels).inc();
+                shared.metrics.watch_synced.get_or_create(&labels).set(0);
+                shared.health.set_watch_failing(Some(message));
+            }
+        }
+    }
 }
 
 fn resource_of<K: ResourceExt>(kind: ResourceKind, object: &K) -> ResourceRef {

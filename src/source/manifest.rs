@@ -1,5 +1,6 @@
-//! The manifest source: Ingresses and Services read from YAML or JSON files instead of a
-//! cluster (`--source manifest --manifest PATH`), for the demo, CI checks and GitOps reviews.
+//! The manifest source: Ingresses, Services, Gateway API routes with their Gateways (and
+//! Namespaces, for listeners that admit routes by namespace labels) and DNSEndpoints read from
+//! YAML or JSON files instead of a cluster (`--source manifest --manifest PATH`), for the demo, CI checks and GitOps reviews.
 //!
 //! Files may hold several documents and `List` kinds. Objects of other kinds are ignored. Any
 //! file that cannot be read or parsed fails the whole run: a broken manifest must never look
@@ -11,7 +12,10 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use serde_json::Value;
 
-use super::{ResourceKind, SourceConfig, SourceSnapshot, ingress, service};
+use super::gateway::GatewaySet;
+use super::gateway_api::{GatewayObject, NamespaceLabels, Route, RouteKind};
+use super::{CrdSource, ResourceKind, SourceConfig, SourceSnapshot, dnsendpoint, gateway};
+use super::{ingress, service};
 
 /// Why manifests could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -70,13 +74,22 @@ pub enum KubeObject {
     Ingress(Box<Ingress>),
     /// A Service.
     Service(Box<Service>),
+    /// A Gateway API route.
+    Route(RouteKind, Box<Route>),
+    /// A Gateway.
+    Gateway(Box<GatewayObject>),
+    /// A Namespace (its labels).
+    Namespace(Box<NamespaceLabels>),
+    /// A DNSEndpoint (of the kind `--crd-source-apiversion`/`--crd-source-kind` name).
+    DnsEndpoint(Box<dnsendpoint::DnsEndpoint>),
 }
 
-/// Loads every Ingress and Service from `paths` (files, or folders searched recursively for
-/// `.yaml`, `.yml` and `.json` files), in path order.
+/// Loads every object of a kind zonesync reads from `paths` (files, or folders searched
+/// recursively for `.yaml`, `.yml` and `.json` files), in path order; `crd` names the
+/// DNSEndpoint type.
 ///
 /// Fails on the first file that cannot be read or parsed, naming it.
-pub fn load(paths: &[PathBuf]) -> Result<Vec<KubeObject>, ManifestError> {
+pub fn load(paths: &[PathBuf], crd: &CrdSource) -> Result<Vec<KubeObject>, ManifestError> {
     let mut files = Vec::new();
     for path in paths {
         let metadata = std::fs::metadata(path).map_err(|source| ManifestError::Io {
@@ -95,7 +108,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<KubeObject>, ManifestError> {
     }
     let mut objects = Vec::new();
     for file in files {
-        load_file(&file, &mut objects)?;
+        load_file(&file, crd, &mut objects)?;
     }
     Ok(objects)
 }
@@ -132,7 +145,11 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), ManifestErr
     Ok(())
 }
 
-fn load_file(path: &Path, objects: &mut Vec<KubeObject>) -> Result<(), ManifestError> {
+fn load_file(
+    path: &Path,
+    crd: &CrdSource,
+    objects: &mut Vec<KubeObject>,
+) -> Result<(), ManifestError> {
     let bytes = std::fs::read(path).map_err(|source| ManifestError::Io {
         path: path.to_path_buf(),
         source,
@@ -149,7 +166,7 @@ fn load_file(path: &Path, objects: &mut Vec<KubeObject>) -> Result<(), ManifestE
             }
         })?;
     for (index, document) in documents.into_iter().enumerate() {
-        push_document(path, index + 1, document, objects)?;
+        push_document(path, index + 1, document, crd, objects)?;
     }
     Ok(())
 }
@@ -171,9 +188,22 @@ fn push_document(
     path: &Path,
     document: usize,
     value: Value,
+    crd: &CrdSource,
     objects: &mut Vec<KubeObject>,
 ) -> Result<(), ManifestError> {
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let gateway_group = api_version
+        .split_once('/')
+        .is_some_and(|(group, _)| group == super::gateway_api::GATEWAY_GROUP);
     let name = value
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -186,7 +216,7 @@ fn push_document(
         name: name.clone(),
         message,
     };
-    match kind {
+    match kind.as_str() {
         "List" => {
             let items = match value.get("items") {
                 Some(Value::Array(items)) => items.clone(),
@@ -194,7 +224,7 @@ fn push_document(
                 Some(_) => return Err(malformed("List", "items is not a list".into())),
             };
             for item in items {
-                push_document(path, document, item, objects)?;
+                push_document(path, document, item, crd, objects)?;
             }
         }
         "Ingress" => {
@@ -207,6 +237,30 @@ fn push_document(
                 serde_json::from_value(value).map_err(|e| malformed("Service", e.to_string()))?;
             objects.push(KubeObject::Service(Box::new(service)));
         }
+        _ if kind == crd.kind && api_version == crd.api_version => {
+            let object = dnsendpoint::DnsEndpoint::from_value(value)
+                .map_err(|e| malformed(&kind, e.to_string()))?;
+            objects.push(KubeObject::DnsEndpoint(Box::new(object)));
+        }
+        "Gateway" if gateway_group => {
+            let gateway: GatewayObject =
+                serde_json::from_value(value).map_err(|e| malformed(&kind, e.to_string()))?;
+            objects.push(KubeObject::Gateway(Box::new(gateway)));
+        }
+        "Namespace" if api_version == "v1" => {
+            let namespace: NamespaceLabels =
+                serde_json::from_value(value).map_err(|e| malformed(&kind, e.to_string()))?;
+            objects.push(KubeObject::Namespace(Box::new(namespace)));
+        }
+        _ if gateway_group && RouteKind::ALL.iter().any(|k| k.kind() == kind) => {
+            let route_kind = RouteKind::ALL
+                .into_iter()
+                .find(|k| k.kind() == kind)
+                .unwrap_or(RouteKind::Http);
+            let route: Route =
+                serde_json::from_value(value).map_err(|e| malformed(&kind, e.to_string()))?;
+            objects.push(KubeObject::Route(route_kind, Box::new(route)));
+        }
         _ => {
             tracing::debug!(file = %path.display(), document, kind, "ignoring object of a kind zonesync does not read")
         }
@@ -217,8 +271,30 @@ fn push_document(
 /// Converts loaded objects into a snapshot, honouring the configured kinds and filters.
 pub fn snapshot(objects: &[KubeObject], config: &SourceConfig) -> SourceSnapshot {
     let mut snapshot = SourceSnapshot::default();
+    // Routes are resolved against every Gateway and Namespace in the files, wherever they are.
+    let mut gateways = GatewaySet::new();
+    for object in objects {
+        match object {
+            KubeObject::Gateway(gateway) => {
+                gateways.upsert((**gateway).clone(), config);
+            }
+            KubeObject::Namespace(namespace) => gateways.set_namespace(
+                namespace.metadata.name.clone().unwrap_or_default(),
+                namespace.labels().clone(),
+            ),
+            _ => {}
+        }
+    }
     for object in objects {
         let outcome = match object {
+            KubeObject::Route(kind, route) if config.kinds.contains(&kind.resource_kind()) => {
+                gateway::convert(route, *kind, &gateways, config)
+            }
+            KubeObject::DnsEndpoint(object)
+                if config.kinds.contains(&ResourceKind::DnsEndpoint) =>
+            {
+                dnsendpoint::convert(object, config)
+            }
             KubeObject::Ingress(ingress) if config.kinds.contains(&ResourceKind::Ingress) => {
                 ingress::convert(ingress, config)
             }
@@ -269,7 +345,7 @@ items:
 "#,
         );
         write(dir.path(), "notes.txt", b"not a manifest");
-        let objects = load(&[dir.path().to_path_buf()]).unwrap();
+        let objects = load(&[dir.path().to_path_buf()], &CrdSource::default()).unwrap();
         assert_eq!(objects.len(), 2);
         assert!(
             matches!(&objects[0], KubeObject::Ingress(i) if i.metadata.name.as_deref() == Some("web"))
@@ -284,7 +360,7 @@ items:
         let dir = tempfile::tempdir().unwrap();
         let one = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  namespace: default\n  annotations:\n    external-dns.kubernetes.io/hostname: a.example.com\nspec:\n  type: LoadBalancer\n  ports: [{port: 80}, {port: 443}]\nstatus:\n  loadBalancer:\n    ingress: [{ip: 192.0.2.1}]\n---\n";
         write(dir.path(), "big.yaml", one.repeat(12_000).as_bytes());
-        let objects = load(&[dir.path().to_path_buf()]).unwrap();
+        let objects = load(&[dir.path().to_path_buf()], &CrdSource::default()).unwrap();
         assert_eq!(objects.len(), 12_000);
     }
 
@@ -296,7 +372,9 @@ items:
             "bad.yaml",
             b"kind: Ingress\nmetadata: {name: \xff}\n",
         );
-        let error = load(&[path]).unwrap_err().to_string();
+        let error = load(&[path], &CrdSource::default())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("bad.yaml"), "{error}");
         assert!(error.contains("not UTF-8"), "{error}");
     }
@@ -309,7 +387,9 @@ items:
             "svc.yaml",
             b"kind: Service\nmetadata: {name: api}\nspec: {ports: 5}\n",
         );
-        let error = load(&[path]).unwrap_err().to_string();
+        let error = load(&[path], &CrdSource::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("svc.yaml: document 1 (Service api)"),
             "{error}"
@@ -320,14 +400,17 @@ items:
     fn broken_yaml_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "x.yaml", b"kind: [unclosed\n");
-        assert!(matches!(load(&[path]), Err(ManifestError::Yaml { .. })));
+        assert!(matches!(
+            load(&[path], &CrdSource::default()),
+            Err(ManifestError::Yaml { .. })
+        ));
     }
 
     #[test]
     fn empty_folder_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
-            load(&[dir.path().to_path_buf()]),
+            load(&[dir.path().to_path_buf()], &CrdSource::default()),
             Err(ManifestError::Empty { .. })
         ));
     }

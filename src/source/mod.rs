@@ -6,7 +6,10 @@
 //! object, the field and the value; every other claim is unaffected.
 
 pub mod annotations;
+pub mod dnsendpoint;
 pub mod fqdn;
+pub mod gateway;
+pub mod gateway_api;
 pub mod ingress;
 pub mod manifest;
 pub mod service;
@@ -29,6 +32,19 @@ pub enum ResourceKind {
     Ingress,
     /// `v1` Service.
     Service,
+    /// `gateway.networking.k8s.io/v1` HTTPRoute.
+    HttpRoute,
+    /// `gateway.networking.k8s.io/v1` GRPCRoute.
+    GrpcRoute,
+    /// `gateway.networking.k8s.io/v1` TLSRoute.
+    TlsRoute,
+    /// `gateway.networking.k8s.io/v1alpha2` TCPRoute.
+    TcpRoute,
+    /// `gateway.networking.k8s.io/v1alpha2` UDPRoute.
+    UdpRoute,
+    /// `externaldns.k8s.io/v1alpha1` DNSEndpoint (or the kind `--crd-source-kind` names).
+    #[serde(rename = "crd")]
+    DnsEndpoint,
 }
 
 impl ResourceKind {
@@ -37,6 +53,25 @@ impl ResourceKind {
         match self {
             ResourceKind::Ingress => "ingress",
             ResourceKind::Service => "service",
+            ResourceKind::HttpRoute => "httproute",
+            ResourceKind::GrpcRoute => "grpcroute",
+            ResourceKind::TlsRoute => "tlsroute",
+            ResourceKind::TcpRoute => "tcproute",
+            ResourceKind::UdpRoute => "udproute",
+            ResourceKind::DnsEndpoint => "crd",
+        }
+    }
+
+    /// The Gateway API route kind, for route kinds.
+    pub fn route_kind(self) -> Option<gateway_api::RouteKind> {
+        use gateway_api::RouteKind;
+        match self {
+            ResourceKind::HttpRoute => Some(RouteKind::Http),
+            ResourceKind::GrpcRoute => Some(RouteKind::Grpc),
+            ResourceKind::TlsRoute => Some(RouteKind::Tls),
+            ResourceKind::TcpRoute => Some(RouteKind::Tcp),
+            ResourceKind::UdpRoute => Some(RouteKind::Udp),
+            ResourceKind::Ingress | ResourceKind::Service | ResourceKind::DnsEndpoint => None,
         }
     }
 }
@@ -100,7 +135,7 @@ impl Target {
 }
 
 /// Digits and dots only (`1.2.3`, `300.1.1.1`), or anything with a colon: meant as an address.
-fn looks_like_address(text: &str) -> bool {
+pub(crate) fn looks_like_address(text: &str) -> bool {
     let numeric = text
         .trim_end_matches('.')
         .split('.')
@@ -134,6 +169,13 @@ pub struct Claim {
     pub set_identifier: Option<String>,
     /// Provider-specific properties from annotations (`alias`, `aws/weight`, …).
     pub properties: Properties,
+    /// Records asked for as they are, beside `names` × `targets` (a DNSEndpoint's entries, or a
+    /// route whose host names reach Gateways with different addresses); their names are also
+    /// in `names`.
+    pub records: Vec<Endpoint>,
+    /// `metadata.generation` of objects whose status zonesync writes (DNSEndpoints), so the
+    /// status can say which generation was reconciled; `None` for the others.
+    pub generation: Option<i64>,
 }
 
 impl Claim {
@@ -164,7 +206,20 @@ impl Claim {
                 endpoints.push(endpoint);
             }
         }
+        for record in &self.records {
+            let mut endpoint = record.clone();
+            endpoint
+                .labels
+                .insert(LABEL_RESOURCE.to_string(), resource.clone());
+            endpoints.push(endpoint);
+        }
         endpoints
+    }
+
+    /// True when the claim has names but nothing to point them at yet (a load balancer or
+    /// Gateway without an address).
+    pub fn is_targetless(&self) -> bool {
+        !self.names.is_empty() && self.targets.is_empty() && self.records.is_empty()
     }
 }
 
@@ -254,7 +309,7 @@ pub struct SourceConfig {
     pub annotation_selector: Option<LabelSelector>,
     /// `--ingress-class`: accepted classes; all when empty.
     pub ingress_classes: Vec<String>,
-    /// Kinds read (`--source ingress`, `--source service`).
+    /// Kinds read (`--source ingress`, `--source service`, `--source gateway-httproute`, …).
     pub kinds: BTreeSet<ResourceKind>,
     /// `--default-targets`, `--target-net-filter`, `--exclude-target-net`.
     pub targets: crate::filter::TargetPolicy,
@@ -268,6 +323,42 @@ pub struct SourceConfig {
     pub service_types: Vec<String>,
     /// `--publish-internal-services`: ClusterIP Services are published with their cluster IP.
     pub publish_internal_services: bool,
+    /// Which Gateways routes are resolved against.
+    pub gateway: GatewayFilter,
+    /// Where DNSEndpoints are read from.
+    pub crd: CrdSource,
+    /// `--managed-record-types`: DNSEndpoint entries of other types are skipped with a message.
+    /// Empty accepts every type.
+    pub managed_types: BTreeSet<RecordType>,
+}
+
+/// `--gateway-name`, `--gateway-namespace`, `--gateway-label-filter`.
+#[derive(Clone, Debug, Default)]
+pub struct GatewayFilter {
+    /// Only routes attached to Gateways of this name count.
+    pub name: Option<String>,
+    /// Only Gateways in this namespace are read.
+    pub namespace: Option<String>,
+    /// Only Gateways whose labels match are read.
+    pub label_selector: Option<LabelSelector>,
+}
+
+/// `--crd-source-apiversion` and `--crd-source-kind`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrdSource {
+    /// `group/version` of the DNSEndpoint type.
+    pub api_version: String,
+    /// Its kind.
+    pub kind: String,
+}
+
+impl Default for CrdSource {
+    fn default() -> Self {
+        Self {
+            api_version: dnsendpoint::DEFAULT_API_VERSION.to_string(),
+            kind: dnsendpoint::DEFAULT_KIND.to_string(),
+        }
+    }
 }
 
 /// What one object contributed.
@@ -314,11 +405,32 @@ impl ObjectOutcome {
                 ttl: common.ttl,
                 set_identifier: common.set_identifier,
                 properties: common.properties,
+                records: Vec::new(),
+                generation: None,
             }),
             resource,
             selected: true,
             skipped,
         }
+    }
+
+    /// A selected object skipped as a whole because of `field` = `value`: its records are kept.
+    pub(crate) fn skipped_whole(
+        resource: &ResourceRef,
+        field: impl Into<String>,
+        value: &str,
+        reason: impl Into<String>,
+    ) -> Self {
+        let mut outcome = Self::not_selected(resource.clone());
+        outcome.selected = true;
+        outcome.skipped.push(SkippedInput::new(
+            resource,
+            field,
+            value,
+            reason,
+            SkipScope::Object,
+        ));
+        outcome
     }
 
     fn not_selected(resource: ResourceRef) -> Self {
@@ -406,6 +518,8 @@ mod tests {
             ttl: Some(60),
             set_identifier: None,
             properties: Properties::new(),
+            records: Vec::new(),
+            generation: None,
         };
         let endpoints = claim.endpoints();
         let types: Vec<_> = endpoints.iter().map(|e| e.record_type.clone()).collect();

@@ -281,6 +281,101 @@ fn rbac_grants_exactly_what_the_code_uses() {
     }
 }
 
+/// Each source component grants exactly what its sources need beyond the base RBAC, to the
+/// zonesync service account.
+#[test]
+fn source_components_grant_exactly_what_their_sources_add() {
+    let components: [(&str, &[&str]); 2] = [
+        (
+            "gateway-api",
+            &[
+                "gateway-httproute",
+                "gateway-grpcroute",
+                "gateway-tlsroute",
+                "gateway-tcproute",
+                "gateway-udproute",
+            ],
+        ),
+        ("dnsendpoint", &["crd"]),
+    ];
+    let base = expected_access(false, KUSTOMIZE_SOURCES);
+    for (component, sources) in components {
+        let dir = deploy_dir().join("components").join(component);
+        assert_eq!(
+            kustomization(&dir.join("kustomization.yaml"))["kind"],
+            "Component",
+            "{component}"
+        );
+        let mut found = Vec::new();
+        collect(&dir, &mut found);
+        let cluster_role: ClusterRole = found
+            .iter()
+            .find(|(_, v)| v["kind"] == "ClusterRole")
+            .map(|(p, v)| round_trip(p, v))
+            .unwrap_or_else(|| panic!("{component} has no ClusterRole"));
+        let mut wanted = expected_access(false, sources);
+        wanted.retain(|key, _| !base.contains_key(key));
+        assert!(!wanted.is_empty(), "{component}");
+        assert_eq!(
+            rules_to_access(cluster_role.rules.as_deref().unwrap_or_default()),
+            wanted,
+            "{component}: the ClusterRole must grant exactly what its sources add to API_ACCESS"
+        );
+        let (_, binding) = found
+            .iter()
+            .find(|(_, v)| v["kind"] == "ClusterRoleBinding")
+            .unwrap_or_else(|| panic!("{component} has no ClusterRoleBinding"));
+        assert_eq!(
+            binding["roleRef"]["name"],
+            cluster_role.metadata.name.clone().unwrap()
+        );
+        assert_eq!(binding["subjects"][0]["name"], "zonesync");
+        assert_eq!(binding["subjects"][0]["namespace"], "zonesync");
+    }
+}
+
+/// The DNSEndpoint CRD serves what external-dns's does: same group, version, kind, plural,
+/// scope, status subresource and spec fields; and it keeps zonesync's `Ready` condition.
+#[test]
+fn the_dnsendpoint_crd_matches_external_dns() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let path = deploy_dir().join("chart/zonesync/crds/dnsendpoints.externaldns.k8s.io.yaml");
+    let value: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let crd: CustomResourceDefinition = round_trip(&path, &value);
+    assert_eq!(crd.spec.group, "externaldns.k8s.io");
+    assert_eq!(crd.spec.names.kind, "DNSEndpoint");
+    assert_eq!(crd.spec.names.plural, "dnsendpoints");
+    assert_eq!(crd.spec.scope, "Namespaced");
+    let version = &crd.spec.versions[0];
+    assert_eq!(version.name, "v1alpha1");
+    assert!(version.served && version.storage);
+    assert!(version.subresources.as_ref().unwrap().status.is_some());
+    let schema = serde_json::to_value(&version.schema).unwrap();
+    let entry = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["endpoints"]["items"]
+        ["properties"];
+    let fields: BTreeSet<&str> = entry
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        BTreeSet::from([
+            "dnsName",
+            "labels",
+            "providerSpecific",
+            "recordTTL",
+            "recordType",
+            "setIdentifier",
+            "targets"
+        ])
+    );
+    let status = &schema["openAPIV3Schema"]["properties"]["status"]["properties"];
+    assert_eq!(status["observedGeneration"]["type"], "integer");
+    assert_eq!(status["conditions"]["type"], "array");
+}
+
 /// Every request the binary sends to the API server, in every mode, is covered by API_ACCESS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_call_is_in_the_access_table() {
@@ -525,6 +620,28 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
             );
         }
     }
+    // The Gateway API overlay's settings on top of the rfc2136 component's.
+    let sources = std::fs::read_to_string(
+        deploy_dir().join("overlays/rfc2136-gateway-api/sources/zonesync.env"),
+    )
+    .unwrap();
+    let mut command = zonesync();
+    command.args(run_args.iter()).arg("--check-config");
+    for (key, value) in env_file("rfc2136") {
+        let value = if key == "ZONESYNC_RFC2136_TSIG_SECRET_FILE" {
+            secret_file.display().to_string()
+        } else {
+            value
+        };
+        command.env(key, value);
+    }
+    for line in sources.lines().filter(|l| !l.trim().is_empty()) {
+        let (key, value) = line.split_once('=').unwrap();
+        command.env(key, value);
+    }
+    let result = run(command.env("POD_NAME", "zonesync-abc"));
+    assert_eq!(result.code, 0, "gateway-api overlay: {}", result.both());
+    assert!(result.stdout.contains("HttpRoute"), "{}", result.both());
 }
 
 /// Everything `kubectl apply -k dir` creates from files (generators aside), and the

@@ -6,6 +6,7 @@ mod common;
 mod controller;
 mod deploy;
 mod faults;
+mod gateway;
 mod helm;
 mod kube;
 mod markers;

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use zonesync_test_support::kube_api::FakeApiServer;
+use zonesync_test_support::kube_api::{FakeApiServer, ResourceType};
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -54,6 +54,9 @@ struct Args {
     /// How many requests the request log keeps.
     #[arg(long, default_value_t = 100_000)]
     request_log: usize,
+    /// Also serve the Gateway API kinds (Gateways, HTTP/GRPC/TLS/TCP/UDP routes) and DNSEndpoints.
+    #[arg(long)]
+    gateway_api: bool,
 }
 
 #[tokio::main]
@@ -68,7 +71,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> io::Result<()> {
-    let server = FakeApiServer::builder()
+    let mut builder = FakeApiServer::builder();
+    if args.gateway_api {
+        builder = builder
+            .resources(ResourceType::GATEWAY_API)
+            .resource(ResourceType::DNS_ENDPOINT);
+    }
+    let server = builder
         .listen(args.listen)
         .bookmark_interval(Duration::from_millis(args.bookmark_interval_ms))
         .history_capacity(args.history)

@@ -19,7 +19,9 @@
 //!
 //! What it serves: `v1` Services and `networking.k8s.io/v1` Ingresses (with `status`
 //! subresources), `coordination.k8s.io/v1` Leases, `v1` and `events.k8s.io/v1` Events, `v1`
-//! Namespaces, plus any [`ResourceType`] added with [`FakeApiServerBuilder::resource`]; and
+//! Namespaces, plus any [`ResourceType`] added with [`FakeApiServerBuilder::resource`] (the
+//! Gateway API kinds and external-dns's DNSEndpoint have constants: [`ResourceType::GATEWAY_API`],
+//! [`ResourceType::DNS_ENDPOINT`]); and
 //! `/api`, `/apis`, `/api/v1`, `/apis/<group>[/<version>]`, `/version`, `/healthz`.
 //!
 //! - **Lists** (cluster-wide or per namespace) honour `labelSelector` (`=`, `==`, `!=`, `in`,
@@ -112,6 +114,12 @@ impl FakeApiServerBuilder {
             self.types.push(resource);
         }
         self
+    }
+
+    /// Serves several more resource types (the Gateway API CRDs, say).
+    #[must_use]
+    pub fn resources(self, resources: impl IntoIterator<Item = ResourceType>) -> Self {
+        resources.into_iter().fold(self, Self::resource)
     }
 
     /// Listens on this address instead of `127.0.0.1` with a port the OS picks.

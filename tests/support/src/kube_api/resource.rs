@@ -38,6 +38,83 @@ impl ResourceType {
     /// paths work; namespaced objects do not need their namespace to exist.
     pub const NAMESPACE: Self = Self::builtin("", "v1", "Namespace", "namespaces", false, true);
 
+    /// `gateway.networking.k8s.io/v1` Gateways: namespaced, with a `status` subresource.
+    pub const GATEWAY: Self = Self::builtin(
+        "gateway.networking.k8s.io",
+        "v1",
+        "Gateway",
+        "gateways",
+        true,
+        true,
+    );
+    /// `gateway.networking.k8s.io/v1` HTTPRoutes: namespaced, with a `status` subresource.
+    pub const HTTP_ROUTE: Self = Self::builtin(
+        "gateway.networking.k8s.io",
+        "v1",
+        "HTTPRoute",
+        "httproutes",
+        true,
+        true,
+    );
+    /// `gateway.networking.k8s.io/v1` GRPCRoutes: namespaced, with a `status` subresource.
+    pub const GRPC_ROUTE: Self = Self::builtin(
+        "gateway.networking.k8s.io",
+        "v1",
+        "GRPCRoute",
+        "grpcroutes",
+        true,
+        true,
+    );
+    /// `gateway.networking.k8s.io/v1` TLSRoutes: namespaced, with a `status` subresource.
+    pub const TLS_ROUTE: Self = Self::builtin(
+        "gateway.networking.k8s.io",
+        "v1",
+        "TLSRoute",
+        "tlsroutes",
+        true,
+        true,
+    );
+    /// `gateway.networking.k8s.io/v1alpha2` TCPRoutes: namespaced, with a `status` subresource.
+    pub const TCP_ROUTE: Self = Self::builtin(
+        "gateway.networking.k8s.io",
+        "v1alpha2",
+        "TCPRoute",
+        "tcproutes",
+        true,
+        true,
+    );
+    /// `gateway.networking.k8s.io/v1alpha2` UDPRoutes: namespaced, with a `status` subresource.
+    pub const UDP_ROUTE: Self = Self::builtin(
+        "gateway.networking.k8s.io",
+        "v1alpha2",
+        "UDPRoute",
+        "udproutes",
+        true,
+        true,
+    );
+    /// external-dns's `externaldns.k8s.io/v1alpha1` DNSEndpoints: namespaced, with a `status`
+    /// subresource.
+    pub const DNS_ENDPOINT: Self = Self::builtin(
+        "externaldns.k8s.io",
+        "v1alpha1",
+        "DNSEndpoint",
+        "dnsendpoints",
+        true,
+        true,
+    );
+
+    /// The Gateway API types (Gateways and the five route kinds), served only when added with
+    /// [`FakeApiServerBuilder::resources`](super::FakeApiServerBuilder::resources): a cluster
+    /// without the Gateway API CRDs does not serve them.
+    pub const GATEWAY_API: [Self; 6] = [
+        Self::GATEWAY,
+        Self::HTTP_ROUTE,
+        Self::GRPC_ROUTE,
+        Self::TLS_ROUTE,
+        Self::TCP_ROUTE,
+        Self::UDP_ROUTE,
+    ];
+
     /// Every resource type a server serves unless told otherwise.
     pub const BUILTIN: [Self; 6] = [
         Self::SERVICE,
