@@ -150,8 +150,10 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         &shared,
         &mut reconciler,
         &mut leader,
-        &sink,
-        &status,
+        &Sinks {
+            events: &sink,
+            status: &status,
+        },
         provider.name(),
         shutdown.clone(),
     )
@@ -195,6 +197,14 @@ fn spawn_signal_handler(shutdown: CancellationToken) {
     });
 }
 
+/// Where a reconcile's outcome goes besides the logs and metrics.
+struct Sinks<'a> {
+    /// Kubernetes Events.
+    events: &'a EventSink,
+    /// DNSEndpoint statuses.
+    status: &'a events::StatusSink,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Trigger {
     Event,
@@ -206,8 +216,7 @@ async fn reconcile_loop(
     shared: &Shared,
     reconciler: &mut Reconciler,
     leader: &mut watch_channel::Receiver<bool>,
-    sink: &EventSink,
-    status: &events::StatusSink,
+    sinks: &Sinks<'_>,
     provider_name: &str,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -388,8 +397,10 @@ async fn reconcile_loop(
                         index.dnsendpoints((trigger == Trigger::Event).then_some(&names)),
                     )
                 };
-                status.report(events::dnsendpoint_statuses(&events, reconciled));
-                sink.emit(events);
+                sinks
+                    .status
+                    .report(events::dnsendpoint_statuses(&events, reconciled));
+                sinks.events.emit(events);
                 log_report(&report, trigger);
                 if trigger == Trigger::Drift {
                     next_drift = Instant::now() + config.interval;
