@@ -697,8 +697,19 @@ fn offered_sources(command: &str) -> Vec<String> {
 
 #[test]
 fn each_command_offers_only_the_sources_it_accepts() {
-    assert_eq!(offered_sources("plan"), ["ingress", "service", "manifest"]);
-    assert_eq!(offered_sources("sync"), ["ingress", "service", "manifest"]);
+    let one_shot = [
+        "ingress",
+        "service",
+        "manifest",
+        "gateway-httproute",
+        "gateway-grpcroute",
+        "gateway-tlsroute",
+        "gateway-tcproute",
+        "gateway-udproute",
+        "crd",
+    ];
+    assert_eq!(offered_sources("plan"), one_shot);
+    assert_eq!(offered_sources("sync"), one_shot);
     let run_sources = offered_sources("run");
     assert!(
         !run_sources.contains(&"manifest".to_string()),

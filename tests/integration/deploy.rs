@@ -630,6 +630,8 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
     for (key, value) in env_file("rfc2136") {
         let value = if key == "ZONESYNC_RFC2136_TSIG_SECRET_FILE" {
             secret_file.display().to_string()
+        } else if value.is_empty() {
+            filled_in(&key).to_string()
         } else {
             value
         };
@@ -641,7 +643,11 @@ fn container_arguments_and_settings_are_accepted_by_the_binary() {
     }
     let result = run(command.env("POD_NAME", "zonesync-abc"));
     assert_eq!(result.code, 0, "gateway-api overlay: {}", result.both());
-    assert!(result.stdout.contains("HttpRoute"), "{}", result.both());
+    assert!(
+        result.stdout.contains("gateway-httproute"),
+        "{}",
+        result.both()
+    );
 }
 
 /// Everything `kubectl apply -k dir` creates from files (generators aside), and the
@@ -677,7 +683,7 @@ fn overlays() -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .collect();
     overlays.sort();
-    assert_eq!(overlays.len(), 6, "{overlays:?}");
+    assert_eq!(overlays.len(), 7, "{overlays:?}");
     overlays
 }
 
