@@ -121,19 +121,7 @@ pub fn convert(object: &DnsEndpoint, config: &SourceConfig) -> ObjectOutcome {
         .annotation_prefixes
         .get(annotations, "controller")
         .is_none_or(|(_, value)| value == "dns-controller");
-    let selected = controller_ok
-        && config
-            .namespace
-            .as_ref()
-            .is_none_or(|ns| *ns == resource.namespace)
-        && config
-            .label_selector
-            .as_ref()
-            .is_none_or(|s| s.matches(labels))
-        && config
-            .annotation_selector
-            .as_ref()
-            .is_none_or(|s| s.matches(annotations));
+    let selected = controller_ok && config.selects(&resource.namespace, labels, annotations);
     if !selected {
         return ObjectOutcome::not_selected(resource);
     }

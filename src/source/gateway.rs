@@ -187,18 +187,7 @@ pub fn convert(
     let empty = BTreeMap::new();
     let annotations = meta.annotations.as_ref().unwrap_or(&empty);
     let labels = meta.labels.as_ref().unwrap_or(&empty);
-    let selected = config
-        .namespace
-        .as_ref()
-        .is_none_or(|ns| *ns == resource.namespace)
-        && config
-            .label_selector
-            .as_ref()
-            .is_none_or(|s| s.matches(labels))
-        && config
-            .annotation_selector
-            .as_ref()
-            .is_none_or(|s| s.matches(annotations));
+    let selected = config.selects(&resource.namespace, labels, annotations);
     if !selected {
         return ObjectOutcome::not_selected(resource);
     }

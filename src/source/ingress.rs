@@ -24,25 +24,14 @@ pub fn convert(ingress: &Ingress, config: &SourceConfig) -> ObjectOutcome {
     let annotations = meta.annotations.as_ref().unwrap_or(&empty);
     let labels = meta.labels.as_ref().unwrap_or(&empty);
 
-    let in_namespace = config
-        .namespace
-        .as_ref()
-        .is_none_or(|ns| *ns == resource.namespace);
-    let labels_match = config
-        .label_selector
-        .as_ref()
-        .is_none_or(|s| s.matches(labels));
-    let annotations_match = config
-        .annotation_selector
-        .as_ref()
-        .is_none_or(|s| s.matches(annotations));
+    let selected = config.selects(&resource.namespace, labels, annotations);
     let spec = ingress.spec.as_ref();
     let class = spec
         .and_then(|s| s.ingress_class_name.as_deref())
         .or_else(|| annotations.get(LEGACY_CLASS_ANNOTATION).map(String::as_str));
     let class_match = config.ingress_classes.is_empty()
         || class.is_some_and(|c| config.ingress_classes.iter().any(|want| want == c));
-    if !(in_namespace && labels_match && annotations_match && class_match) {
+    if !(selected && class_match) {
         return ObjectOutcome::not_selected(resource);
     }
 

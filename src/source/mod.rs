@@ -332,6 +332,27 @@ pub struct SourceConfig {
     pub managed_types: BTreeSet<RecordType>,
 }
 
+impl SourceConfig {
+    /// True when `--namespace`, `--label-filter` and `--annotation-filter` select an object
+    /// in `namespace` with these labels and annotations: the selection every source shares.
+    pub fn selects(
+        &self,
+        namespace: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+        annotations: &std::collections::BTreeMap<String, String>,
+    ) -> bool {
+        self.namespace.as_ref().is_none_or(|ns| ns == namespace)
+            && self
+                .label_selector
+                .as_ref()
+                .is_none_or(|s| s.matches(labels))
+            && self
+                .annotation_selector
+                .as_ref()
+                .is_none_or(|s| s.matches(annotations))
+    }
+}
+
 /// `--gateway-name`, `--gateway-namespace`, `--gateway-label-filter`.
 #[derive(Clone, Debug, Default)]
 pub struct GatewayFilter {

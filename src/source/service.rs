@@ -36,19 +36,7 @@ pub fn convert(service: &Service, config: &SourceConfig) -> ObjectOutcome {
     let type_in_scope =
         config.service_types.is_empty() || config.service_types.iter().any(|t| t == service_type);
 
-    let selected = type_in_scope
-        && config
-            .namespace
-            .as_ref()
-            .is_none_or(|ns| *ns == resource.namespace)
-        && config
-            .label_selector
-            .as_ref()
-            .is_none_or(|s| s.matches(labels))
-        && config
-            .annotation_selector
-            .as_ref()
-            .is_none_or(|s| s.matches(annotations));
+    let selected = type_in_scope && config.selects(&resource.namespace, labels, annotations);
     if !selected {
         return ObjectOutcome::not_selected(resource);
     }
