@@ -453,21 +453,27 @@ pub async fn list_snapshot(
         let resource = dnsendpoint_resource(client, config).await?;
         let api = dnsendpoints(client, &resource, config);
         let what = resource.plural.clone();
-        for object in list_all(&api, config, &what).await? {
+        let what = format!("{what} in {}", scope(config));
+        list_pages_each(&api, list_params(config), &what, |object| {
             snapshot.push(convert_dnsendpoint(object, config));
-        }
+        })
+        .await?;
     }
     if config.kinds.contains(&ResourceKind::Ingress) {
         let api = ingresses(client, config);
-        for object in list_all(&api, config, "ingresses").await? {
+        let what = format!("ingresses in {}", scope(config));
+        list_pages_each(&api, list_params(config), &what, |object| {
             snapshot.push(ingress::convert(&object, config));
-        }
+        })
+        .await?;
     }
     if config.kinds.contains(&ResourceKind::Service) {
         let api = services(client, config);
-        for object in list_all(&api, config, "services").await? {
+        let what = format!("services in {}", scope(config));
+        list_pages_each(&api, list_params(config), &what, |object| {
             snapshot.push(service::convert(&object, config));
-        }
+        })
+        .await?;
     }
     Ok(snapshot)
 }
@@ -484,25 +490,38 @@ where
     .await
 }
 
-async fn list_pages<K>(
-    api: &Api<K>,
-    mut params: ListParams,
-    what: &str,
-) -> Result<Vec<K>, KubeError>
+async fn list_pages<K>(api: &Api<K>, params: ListParams, what: &str) -> Result<Vec<K>, KubeError>
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     let mut objects = Vec::new();
+    list_pages_each(api, params, what, |object| objects.push(object)).await?;
+    Ok(objects)
+}
+
+/// Lists `api` page by page, giving each object to `each` as its page arrives: only one page
+/// of whole objects is held at a time.
+///
+/// Fails when any page cannot be read.
+async fn list_pages_each<K>(
+    api: &Api<K>,
+    mut params: ListParams,
+    what: &str,
+    mut each: impl FnMut(K),
+) -> Result<(), KubeError>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     loop {
         let page = api.list(&params).await.map_err(|source| KubeError::List {
             what: what.to_string(),
             source,
         })?;
         let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-        objects.extend(page.items);
+        page.items.into_iter().for_each(&mut each);
         match next {
             Some(token) => params = params.continue_token(&token),
-            None => return Ok(objects),
+            None => return Ok(()),
         }
     }
 }
