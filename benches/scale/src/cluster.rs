@@ -122,3 +122,61 @@ pub fn expected_records(zone: &str, n: usize) -> Vec<(String, String)> {
         .chain((0..n).map(|i| (service_host(zone, i), address(SERVICE_BLOCK, i))))
         .collect()
 }
+
+/// Address block of the Gateways (Gateway API runs).
+pub const GATEWAY_BLOCK: usize = 120;
+
+/// Gateway `gw-<g>` in namespace `team-<g % 20>`: one HTTP listener admitting routes from every
+/// namespace, reachable at `ip`.
+pub fn gateway(g: usize, ip: &str) -> Value {
+    json!({
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {
+            "name": format!("gw-{g}"),
+            "namespace": namespace(g),
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+        },
+        "spec": {"gatewayClassName": "scale", "listeners": [{
+            "name": "http", "protocol": "HTTP", "port": 80,
+            "allowedRoutes": {"namespaces": {"from": "All"}},
+        }]},
+        "status": {"addresses": [{"type": "IPAddress", "value": ip}]},
+    })
+}
+
+/// The host name HTTPRoute `i` asks for; `version` > 0 for its later host names.
+pub fn route_host(zone: &str, i: usize, version: usize) -> String {
+    if version == 0 {
+        format!("route-{i}.{zone}")
+    } else {
+        format!("route-{i}-v{version}.{zone}")
+    }
+}
+
+/// HTTPRoute `route-<i>` in `team-<i % 20>`, attached to (and accepted by) Gateway
+/// `gw-<i % gateways>`, asking for `host`.
+pub fn http_route(i: usize, gateways: usize, host: &str) -> Value {
+    let g = i % gateways;
+    let parent = json!({"name": format!("gw-{g}"), "namespace": namespace(g)});
+    json!({
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {
+            "name": format!("route-{i}"),
+            "namespace": namespace(i),
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"app": format!("route-{i}")},
+        },
+        "spec": {
+            "parentRefs": [parent.clone()],
+            "hostnames": [host],
+            "rules": [{"backendRefs": [{"name": format!("web-{i}"), "port": 80}]}],
+        },
+        "status": {"parents": [{
+            "parentRef": parent,
+            "controllerName": "example.com/gateway",
+            "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}],
+        }]},
+    })
+}

@@ -90,6 +90,13 @@ struct Args {
     /// /proc figures then describe the wrapped process.
     #[arg(long)]
     zonesync_wrapper: Option<String>,
+    /// HTTPRoutes of the Gateway API run (BIND only; 0 leaves it out). Its figures go to
+    /// `scale-routes.json` beside the plots.
+    #[arg(long, default_value_t = 0)]
+    routes: usize,
+    /// Gateways the routes of the Gateway API run are spread over.
+    #[arg(long, default_value_t = 100)]
+    gateways: usize,
     /// The command line to show in the report (scripts pass theirs).
     #[arg(long)]
     command_line: Option<String>,
@@ -213,6 +220,26 @@ fn run_all(args: Args) -> anyhow::Result<bool> {
         };
         results.push(result);
         std::fs::write(&json_path, serde_json::to_string_pretty(&results)?)?;
+    }
+
+    if args.routes > 0 && !args.report_only {
+        eprintln!(
+            "zonesync-scale: bind, {} HTTPRoutes on {} Gateways",
+            args.routes, args.gateways
+        );
+        let outcome = (|| -> anyhow::Result<Value> {
+            let mut peer = BindPeer::start(ZONE, settings.poll_interval)?;
+            run::run_routes(&mut peer, args.routes, args.gateways, &settings, &runtime)
+        })();
+        let result = outcome.unwrap_or_else(|error| {
+            all_ok = false;
+            eprintln!("zonesync-scale: the Gateway API run failed: {error:#}");
+            json!({"routes": args.routes, "gateways": args.gateways, "error": format!("{error:#}")})
+        });
+        std::fs::write(
+            plots_dir.join("scale-routes.json"),
+            serde_json::to_string_pretty(&result)?,
+        )?;
     }
 
     let latency_plot = plots_dir.join("scale-latency-cdf.svg");

@@ -450,3 +450,121 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     Some(sorted[rank - 1])
 }
+
+/// The Gateway API run: `gateways` Gateways and `routes` HTTPRoutes spread over them, `zonesync
+/// run --source gateway-httproute` into an empty zone, then route host-name changes. Figures
+/// as JSON: the initial sync, route change → served latencies, memory.
+pub fn run_routes(
+    peer: &mut dyn Peer,
+    routes: usize,
+    gateways: usize,
+    settings: &Settings,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Value> {
+    let zone = peer.zone().to_string();
+    let api = runtime.block_on(
+        FakeApiServer::builder()
+            .resources(zonesync_test_support::kube_api::ResourceType::GATEWAY_API)
+            .bookmark_interval(Duration::from_secs(60))
+            .start(),
+    )?;
+    let objects = (0..gateways)
+        .map(|g| cluster::gateway(g, &cluster::address(cluster::GATEWAY_BLOCK, g)))
+        .chain(
+            (0..routes)
+                .map(|i| cluster::http_route(i, gateways, &cluster::route_host(&zone, i, 0))),
+        );
+    let applied = api
+        .apply_all(objects)
+        .map_err(|e| anyhow::anyhow!("loading objects: {e:?}"))?;
+    if applied != gateways + routes {
+        bail!("loaded {applied} objects, expected {}", gateways + routes);
+    }
+    let expected: Vec<(String, String)> = (0..routes)
+        .map(|i| {
+            (
+                cluster::route_host(&zone, i, 0),
+                cluster::address(cluster::GATEWAY_BLOCK, i % gateways),
+            )
+        })
+        .collect();
+    let kubeconfig = api.kubeconfig();
+    let mut args: Vec<String> = [
+        "--source",
+        "gateway-httproute",
+        "--kubeconfig",
+        &kubeconfig.display().to_string(),
+        "--log-level",
+        "info",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(peer.provider_args());
+    let log_path = settings
+        .work_dir
+        .join(format!("zonesync-{}-routes-{routes}.log", peer.name()));
+    let mut controller = Controller::start(
+        &settings.zonesync,
+        &settings.wrapper,
+        &args,
+        &peer.env(),
+        &log_path,
+    )?;
+    let initial = initial_sync(peer, &mut controller, &expected, settings).with_context(|| {
+        format!(
+            "initial sync of the routes; zonesync log tail:\n{}",
+            controller.log_tail()
+        )
+    })?;
+    sleep_checking(&mut controller, Duration::from_secs(2))?;
+    peer.quiesce();
+
+    // Route 0 asks for a new host name, again and again.
+    let address = cluster::address(cluster::GATEWAY_BLOCK, 0);
+    let mut latencies = Vec::with_capacity(settings.updates);
+    let mut timeouts = 0;
+    for k in 1..=settings.updates {
+        let host = cluster::route_host(&zone, 0, k);
+        let written = Instant::now();
+        api.apply(cluster::http_route(0, gateways, &host))
+            .map_err(|e| anyhow::anyhow!("route update {k}: {e:?}"))?;
+        match peer.wait_served(&host, &address, written + Duration::from_secs(30))? {
+            Some(served) => latencies.push(served.saturating_duration_since(written)),
+            None => timeouts += 1,
+        }
+        if timeouts > 5 {
+            bail!("more than 5 route changes were not served within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(40 + (k as u64 * 37) % 110));
+    }
+    let mut sorted: Vec<f64> = latencies.iter().map(Duration::as_secs_f64).collect();
+    sorted.sort_by(f64::total_cmp);
+    let memory = controller.memory();
+    let ms = |q: f64| quantile(&sorted, q).map_or(f64::NAN, |s| s * 1000.0);
+    eprintln!(
+        "zonesync-scale: {} {routes} HTTPRoutes on {gateways} Gateways: initial sync {:.2} s, route change → served p50 {:.1} ms p99 {:.1} ms max {:.1} ms ({} served, {timeouts} timeouts), steady RSS {:.1} MiB, peak {:.1} MiB",
+        peer.name(),
+        initial["served_seconds"].as_f64().unwrap_or(f64::NAN),
+        ms(0.5),
+        ms(0.99),
+        sorted.last().map_or(f64::NAN, |s| s * 1000.0),
+        latencies.len(),
+        memory.rss_kib as f64 / 1024.0,
+        memory.peak_kib as f64 / 1024.0,
+    );
+    let (took, clean) = controller.stop(Duration::from_secs(15));
+    Ok(json!({
+        "provider": peer.name(),
+        "routes": routes,
+        "gateways": gateways,
+        "initial_sync": initial,
+        "route_change": {
+            "served": latencies.len(),
+            "timeouts": timeouts,
+            "latencies_seconds": sorted,
+        },
+        "memory": {"steady_kib": memory.rss_kib, "peak_kib": memory.peak_kib},
+        "shutdown": {"seconds": took.as_secs_f64(), "clean": clean},
+    }))
+}
