@@ -106,14 +106,22 @@ fn change_groups(zone_plan: &ZonePlan) -> Vec<ChangeGroup<'_>> {
 /// Record changes and marker changes of the rows that were applied (one group per row, as
 /// [`change_groups`] builds them): the first figure is the one plans count.
 fn applied_counts(zone_plan: &ZonePlan, rows: &[RowStatus]) -> (usize, usize) {
+    applied_rows(zone_plan, rows).fold((0, 0), |(records, markers), row| {
+        (records + row.changes.len(), markers + row.markers.len())
+    })
+}
+
+/// The rows of `zone_plan` the provider wrote, by their `statuses` (a [`ZoneOutcome`]'s rows).
+pub fn applied_rows<'p>(
+    zone_plan: &'p ZonePlan,
+    statuses: &'p [RowStatus],
+) -> impl Iterator<Item = &'p RowPlan> {
     zone_plan
         .rows
         .iter()
-        .zip(rows)
+        .zip(statuses)
         .filter(|(_, status)| **status == RowStatus::Applied)
-        .fold((0, 0), |(records, markers), (row, _)| {
-            (records + row.changes.len(), markers + row.markers.len())
-        })
+        .map(|(row, _)| row)
 }
 
 /// Each group's status: refused ones by their subject, all of them when the zone failed.

@@ -488,10 +488,7 @@ fn record(
         let Some(plan) = report.plan.zones.iter().find(|z| z.zone.id == zone.zone.id) else {
             continue;
         };
-        for (row, status) in plan.rows.iter().zip(&zone.rows) {
-            if *status != crate::apply::RowStatus::Applied {
-                continue;
-            }
+        for row in crate::apply::applied_rows(plan, &zone.rows) {
             for change in &row.changes {
                 metrics
                     .changes_applied
