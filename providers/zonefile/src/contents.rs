@@ -95,14 +95,7 @@ fn rdata_of(record_type: &RecordType, target: &str) -> Result<RData, String> {
     if normalised.entries.len() != 1 {
         return Err("a target must be a single entry".to_string());
     }
-    let (_, sets) = Parser::new(normalised.text.as_str(), None, Some(root))
-        .parse()
-        .map_err(|e| e.to_string())?;
-    let mut records = sets.into_values().flat_map(|set| {
-        set.records_without_rrsigs()
-            .cloned()
-            .collect::<Vec<Record>>()
-    });
+    let mut records = normalised.parse(Some(&root))?.into_iter().flatten();
     match (records.next(), records.next()) {
         (Some(record), None) if core_record_type(record.record_type()) == *record_type => {
             Ok(record.data)
@@ -137,21 +130,21 @@ impl ZoneContents {
                         .to_string(),
             });
         }
-        let parsed = Parser::new(normalised.text.as_str(), None, default_origin.cloned()).parse();
-        let (_, record_sets) = parsed.map_err(|error| SyntaxError {
-            line: failing_line(&normalised, default_origin),
-            message: error.to_string(),
-        })?;
+        let record_sets = normalised
+            .parse(default_origin)
+            .map_err(|message| SyntaxError {
+                line: failing_line(&normalised, default_origin),
+                message,
+            })?;
 
         let mut sets = BTreeMap::new();
         let mut soa_owners = Vec::new();
-        for (_, record_set) in record_sets {
-            let records: Vec<Record> = record_set.records_without_rrsigs().cloned().collect();
+        for records in record_sets {
             let Some(set) = RrSet::from_records(records) else {
                 continue;
             };
             if set.endpoint.record_type == RecordType::Soa {
-                soa_owners.push(record_set.name().clone());
+                soa_owners.extend(set.records.first().map(|record| record.name.clone()));
             }
             sets.insert(set.endpoint.key(), set);
         }
@@ -267,6 +260,8 @@ impl ZoneContents {
 /// The original line of the first entry hickory refuses, found by parsing ever longer
 /// prefixes (hickory's errors carry no position). `None` when even an empty file fails.
 fn failing_line(normalised: &Normalised, origin: Option<&Name>) -> Option<usize> {
+    // Parsing the prefix leaves the aliases of refused labels in the names, which only a
+    // name too long for DNS would notice: the whole file then fails at its first entry.
     let fails = |count: usize| {
         Parser::new(normalised.prefix(count), None, origin.cloned())
             .parse()

@@ -32,6 +32,7 @@
 mod apply;
 mod contents;
 pub mod error;
+mod labels;
 mod presentation;
 mod provider;
 mod syntax;
@@ -63,7 +64,7 @@ pub fn parse_zone_text(
             } else {
                 format!("{origin}.")
             };
-            hickory_proto::rr::Name::from_utf8(absolute).map_err(|e| {
+            hickory_proto::rr::Name::from_str_relaxed(absolute).map_err(|e| {
                 syntax_error(None, format!("origin {origin:?} is not a DNS name: {e}"))
             })
         })

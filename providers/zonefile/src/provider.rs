@@ -243,7 +243,7 @@ fn origin_from_file_name(path: &Path) -> Option<Name> {
     if stem.is_empty() {
         return None;
     }
-    Name::from_utf8(format!("{stem}.")).ok()
+    Name::from_str_relaxed(format!("{stem}.")).ok()
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, ZoneFileError> {

@@ -12,9 +12,10 @@
 
 use std::str::FromStr;
 
-use hickory_proto::rr::{DNSClass, Name};
-use hickory_proto::serialize::txt::parse_ttl;
+use hickory_proto::rr::{DNSClass, Name, Record};
+use hickory_proto::serialize::txt::{Parser, parse_ttl};
 
+use crate::labels::{LabelAliases, is_name_field};
 use crate::presentation::name_text;
 
 /// A syntax problem, with the line of the entry it is in when known.
@@ -46,9 +47,28 @@ pub(crate) struct Normalised {
     pub(crate) first_origin: Option<Name>,
     /// The first `$TTL` of the file.
     pub(crate) first_ttl: Option<u32>,
+    /// The labels written in `text` as aliases, because hickory's parser refuses them.
+    aliases: LabelAliases,
 }
 
 impl Normalised {
+    /// Parses the rewritten text with hickory, `origin` being the origin before any `$ORIGIN`:
+    /// the RRsets, DNSSEC signatures left out, with their names as the file wrote them.
+    ///
+    /// Fails on what hickory refuses, and on a name that is longer than DNS allows.
+    pub(crate) fn parse(&self, origin: Option<&Name>) -> Result<Vec<Vec<Record>>, String> {
+        let (_, sets) = Parser::new(self.text.as_str(), None, origin.cloned())
+            .parse()
+            .map_err(|e| e.to_string())?;
+        sets.into_values()
+            .map(|set| {
+                set.records_without_rrsigs()
+                    .map(|record| self.aliases.restore(record.clone()))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The rewritten text of the first `count` entries.
     pub(crate) fn prefix(&self, count: usize) -> &str {
         let end = match count {
@@ -93,6 +113,7 @@ pub(crate) fn normalise(input: &str, origin: Option<&Name>) -> Result<Normalised
             entries: Vec::with_capacity(entries.len()),
             first_origin: None,
             first_ttl: None,
+            aliases: LabelAliases::for_text(input),
         },
     };
     for entry in &entries {
@@ -294,7 +315,11 @@ impl Rewriter {
         } else if first.raw == "@" {
             ("@".to_string(), &entry.tokens[1..])
         } else {
-            (word(first, line)?, &entry.tokens[1..])
+            let owner = word(first, line)?;
+            (
+                self.normalised.aliases.name_text(&owner),
+                &entry.tokens[1..],
+            )
         };
 
         let mut parts = Vec::with_capacity(rest.len());
@@ -358,7 +383,11 @@ impl Rewriter {
                     .origin
                     .as_ref()
                     .ok_or_else(|| SyntaxError::at(line, "'@' used before the origin is known"))?;
-                parts.push(name_text(origin));
+                let text = name_text(origin);
+                parts.push(self.normalised.aliases.name_text(&text));
+            } else if is_name_field(&record_type, index) {
+                let text = word(token, line)?;
+                parts.push(self.normalised.aliases.name_text(&text));
             } else {
                 let text = word(token, line)?;
                 if matches!(record_type.as_str(), "SVCB" | "HTTPS") && index >= 2 {
@@ -391,7 +420,10 @@ impl Rewriter {
         match name.as_str() {
             "$ORIGIN" => {
                 let argument = word(argument("domain name")?, line)?;
+                let argument = self.normalised.aliases.name_text(&argument);
                 let origin = Name::parse(&argument, self.origin.as_ref())
+                    .map_err(|e| e.to_string())
+                    .and_then(|origin| self.normalised.aliases.restore_name(&origin))
                     .map_err(|e| SyntaxError::at(line, format!("bad $ORIGIN: {e}")))?;
                 if !origin.is_fqdn() {
                     return Err(SyntaxError::at(
@@ -399,7 +431,7 @@ impl Rewriter {
                         "relative $ORIGIN before any absolute origin",
                     ));
                 }
-                let text = name_text(&origin);
+                let text = self.normalised.aliases.name_text(&name_text(&origin));
                 self.normalised.first_origin.get_or_insert(origin.clone());
                 self.origin = Some(origin);
                 self.normalised.text.push_str(&format!("$ORIGIN {text}\n"));

@@ -845,3 +845,84 @@ txt.example.com.	300 IN TXT	"caf\195\169 \226\130\172" "unquoted word"
         )
     );
 }
+
+/// external-dns names the marker of a record whose first label starts with `_` by putting the
+/// type in front of that label (`srv-_sip._tcp.example.com`): a label with `_` inside it, which
+/// the IDNA rules of hickory's name parser refuse. Records and markers with such names, of
+/// every type zonesync writes, are written and read back (also by a second rewrite).
+#[tokio::test]
+async fn names_with_underscores_inside_labels_round_trip() {
+    let (dir, provider) = folder(&[("example.com.zone", EXAMPLE_COM)]);
+    let zone = only_zone(&provider).await;
+    let marker = |resource: &str| MARKER.replace("ingress/default/web", resource);
+    let other = |name: &'static str, mnemonic: &str, value: &str| {
+        endpoint(name).value(RecordType::Other(mnemonic.into()), value)
+    };
+    let records = vec![
+        endpoint("a_b.example.com").a("192.0.2.7").ttl(60),
+        endpoint("x_y._tcp.example.com").aaaa("2001:db8::7").ttl(60),
+        endpoint("c_name.example.com")
+            .cname("lb_1.example.net")
+            .ttl(60),
+        endpoint("_mx_host.example.com")
+            .mx("10 mail_1.example.com")
+            .ttl(60),
+        endpoint("_sip._tcp.svc.example.com")
+            .srv("0 5 5060 sip_1.example.com")
+            .ttl(60),
+        endpoint("_caa_x.example.com")
+            .caa("0 issue \"letsencrypt.org\"")
+            .ttl(60),
+        endpoint("sub_zone.example.com")
+            .ns("ns_1.example.net")
+            .ttl(60),
+        endpoint("_ptr.example.com").txt("plain text").ttl(60),
+        endpoint("p_1.example.com")
+            .value(RecordType::Ptr, "host_1.example.com")
+            .ttl(60),
+        other(
+            "_naptr.example.com",
+            "NAPTR",
+            r#"100 10 "S" "SIP+D2U" "" _sip._udp.example.com."#,
+        )
+        .ttl(60),
+        // Markers, named as external-dns names them.
+        endpoint("srv-_sip._tcp.svc.example.com")
+            .txt(&marker("crd/default/sip"))
+            .ttl(60),
+        endpoint("mx-_mx_host.example.com")
+            .txt(&marker("crd/default/mx"))
+            .ttl(60),
+        endpoint("txt-_ptr.example.com")
+            .txt(&marker("crd/default/txt"))
+            .ttl(60),
+        endpoint("a-a_b.example.com")
+            .txt(&marker("httproute/default/web"))
+            .ttl(60),
+    ];
+    let groups: Vec<_> = records
+        .iter()
+        .map(|record| group(vec![create(record.clone())]))
+        .collect();
+    let report = provider.apply(&zone, &groups).await.expect("apply");
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let read = provider
+        .records(&zone)
+        .await
+        .expect("the written file reads back");
+    for record in &records {
+        assert!(read.contains(record), "{record} missing from {read:?}");
+    }
+    let text = fs::read_to_string(dir.path().join("example.com.zone")).expect("zone file");
+    assert!(text.contains("srv-_sip._tcp.svc "), "{text}");
+
+    // The file this wrote is read again for the next change, and the records survive it.
+    let next = [group(vec![delete(records[0].clone())])];
+    let report = provider.apply(&zone, &next).await.expect("second apply");
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let read = provider.records(&zone).await.expect("records");
+    assert!(!read.contains(&records[0]));
+    for record in &records[1..] {
+        assert!(read.contains(record), "{record} missing from {read:?}");
+    }
+}
