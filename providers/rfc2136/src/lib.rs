@@ -10,9 +10,12 @@
 //!   markers); deletions first, so a CNAME ↔ A swap lands in one message. Updates delete exactly
 //!   the old records and add the new ones (TTL 300 when none is configured). Afterwards the
 //!   changed RRsets are read back and every group that did not land is reported (servers answer
-//!   NOERROR but ignore a CNAME beside other data).
+//!   NOERROR but ignore a CNAME beside other data). NS records below the apex are delegations,
+//!   read back from the referral the server answers with.
 //! - **Errors** name server, zone and response code and say what the code usually means;
-//!   connection failures are retried with jittered exponential backoff. Secrets never appear in
+//!   connection failures are retried with jittered exponential backoff. A refused MX whose mail
+//!   exchanger is a name of the zone without an address record (BIND's `check-integrity`) is
+//!   reported as that, not as a key problem. Secrets never appear in
 //!   messages or `Debug` output.
 //!
 //! Public API: [`Rfc2136Args`] (the `--rfc2136-*` flags) → [`Rfc2136Args::validate`] →

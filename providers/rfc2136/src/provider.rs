@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use hickory_proto::rr::{Name, RData, RecordType as WireType};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RData, Record, RecordType as WireType};
 use zonesync_core::{
-    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorKind, Provider, ProviderError, Rejection,
-    Targets, Zone,
+    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorKind, Provider, ProviderError, RecordType,
+    Rejection, Targets, Zone,
 };
 
 use crate::client::Client;
@@ -268,6 +269,17 @@ impl Rfc2136Provider {
                             queue.push_front(right);
                             queue.push_front(batch);
                         } else {
+                            let error = match self
+                                .mail_exchangers_without_address(zone, &batch, &refusal)
+                                .await
+                            {
+                                Some(reason) => ProviderError::permanent(format!(
+                                    "{} answered {} to the UPDATE of zone {zone}: {reason}",
+                                    answered.server,
+                                    refusal.codes()
+                                )),
+                                None => error,
+                            };
                             let message = error.message().to_string();
                             sent.rejected
                                 .extend(indexes().map(|i| (i, message.clone())));
@@ -277,6 +289,66 @@ impl Rfc2136Provider {
                 },
             }
         }
+    }
+
+    /// Why a server likely refused `batch` when it is not the key: BIND refuses (REFUSED) an
+    /// update adding an MX record whose mail exchanger lies inside the zone but has no address
+    /// record there (its `check-integrity` and `check-mx` checks), and an MX whose exchanger is an
+    /// IP address. `None` when the refusal is not REFUSED, the batch adds no such MX, or the
+    /// exchanger's address cannot be confirmed missing.
+    async fn mail_exchangers_without_address(
+        &self,
+        zone: &DnsName,
+        batch: &[PreparedGroup],
+        refusal: &Refusal,
+    ) -> Option<String> {
+        if refusal.rcode != ResponseCode::Refused || refusal.tsig_error.is_some() {
+            return None;
+        }
+        let exchanges: Vec<(&Record, &Name)> = batch
+            .iter()
+            .flat_map(|group| &group.additions)
+            .filter_map(|record| match &record.data {
+                RData::MX(mx) => Some((record, &mx.exchange)),
+                _ => None,
+            })
+            .collect();
+        let mut reasons = Vec::new();
+        let mut in_zone = Vec::new();
+        for (record, exchange) in &exchanges {
+            let owner = dns_name_of(&record.name);
+            let target = dns_name_of(exchange);
+            if target.as_str().parse::<std::net::Ipv4Addr>().is_ok() {
+                reasons.push(format!(
+                    "{owner} MX {target}: the mail exchanger is an IP address, which BIND refuses (check-mx); name a host instead"
+                ));
+            } else if target.is_within(zone) {
+                in_zone.push((owner, target, (*exchange).clone()));
+            }
+        }
+        if !in_zone.is_empty() {
+            let questions: Vec<(Name, WireType)> = in_zone
+                .iter()
+                .flat_map(|(_, _, wire)| {
+                    [(wire.clone(), WireType::A), (wire.clone(), WireType::AAAA)]
+                })
+                .collect();
+            let answered = self.client.query(&questions).await.ok()?;
+            for ((owner, target, _), answers) in in_zone.iter().zip(answered.value.chunks(2)) {
+                let has_address = answers.iter().any(|answer| {
+                    answer
+                        .answers
+                        .iter()
+                        .any(|r| matches!(r.record_type(), WireType::A | WireType::AAAA))
+                });
+                if !has_address {
+                    reasons.push(format!(
+                        "{owner} MX {target}: the mail exchanger {target} lies in zone {zone} but has no address record (A or AAAA) there, and BIND refuses such an MX (check-integrity / check-mx); add an A or AAAA record for {target}, or point the MX at a host that has one"
+                    ));
+                }
+            }
+        }
+        (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 
     /// Reads back the RRsets `groups` touched, and moves the remembered serial forward.
@@ -326,10 +398,18 @@ impl Rfc2136Provider {
                     &refusal,
                 ));
             }
-            let matching = answer.answers.iter().filter(|record| {
+            let of_key = |record: &&Record| {
                 dns_name_of(&record.name) == key.0 && record_type_of(record.record_type()) == key.1
-            });
-            if let Some(rrset) = rrsets(matching).into_values().next() {
+            };
+            // NS records below the apex are a delegation: the server answers a query for them
+            // with a referral, the RRset in the authority section rather than the answer.
+            let referral = key.1 == RecordType::Ns && !answer.answers.iter().any(|r| of_key(&r));
+            let section = if referral {
+                &answer.authorities
+            } else {
+                &answer.answers
+            };
+            if let Some(rrset) = rrsets(section.iter().filter(of_key)).into_values().next() {
                 state.rrsets.insert(key.clone(), rrset);
             }
             // A negative answer carries the SOA of the zone the server answered from.
