@@ -7,7 +7,10 @@
 //! `.Hostname`). Service specs carry `.Type`, `.ClusterIP`, `.ClusterIPs`, `.ExternalIPs`,
 //! `.ExternalName`, `.LoadBalancerIP` and `.Ports` (`.Name`, `.Port`, `.Protocol`,
 //! `.NodePort`); Ingress specs `.IngressClassName`, `.Rules` (`.Host`) and `.TLS` (`.Hosts`,
-//! `.SecretName`). Go's builtins (`index`, `range`, `if`, `eq`, `printf`, …) work, plus
+//! `.SecretName`). Gateway API routes (`HTTPRoute`, `GRPCRoute`, `TLSRoute`, `TCPRoute`,
+//! `UDPRoute`) carry `.Spec.Hostnames`, `.Spec.ParentRefs` (`.Group`, `.Kind`, `.Namespace`,
+//! `.Name`, `.SectionName`, `.Port`) and `.Status.Parents` (`.ParentRef`, `.Conditions` with
+//! `.Type` and `.Status`). Go's builtins (`index`, `range`, `if`, `eq`, `printf`, …) work, plus
 //! external-dns's functions `contains`, `trimPrefix`, `trimSuffix`, `trim`, `toLower`,
 //! `replace`, `isIPv4`, `isIPv6` and `hasKey`.
 //!
@@ -21,6 +24,8 @@ use gtmpl_ng::{Context, FuncError, Template, Value};
 use k8s_openapi::api::core::v1::{LoadBalancerStatus, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::gateway_api::{ParentReference, Route, RouteKind};
 
 /// A parsed `--fqdn-template`.
 #[derive(Clone)]
@@ -70,8 +75,8 @@ impl FqdnTemplate {
         })
     }
 
-    /// The host names the template makes for an object (`context` from [`ingress_context`] or
-    /// [`service_context`]), as written: not yet validated.
+    /// The host names the template makes for an object (`context` from [`ingress_context`],
+    /// [`service_context`] or [`route_context`]), as written: not yet validated.
     ///
     /// Fails when the template cannot be executed on this object (a function given the wrong
     /// arguments, a field of something that is not an object).
@@ -258,6 +263,65 @@ pub fn service_context(service: &Service) -> Value {
                 ]),
             ),
             ("Status", load_balancer(status)),
+        ],
+    )
+}
+
+/// The template's view of a Gateway API route of `kind`.
+pub fn route_context(route: &Route, kind: RouteKind) -> Value {
+    let optional = |value: Option<&String>| string(value);
+    let parent_ref = |reference: &ParentReference| {
+        object([
+            ("Group", optional(reference.group.as_ref())),
+            ("Kind", optional(reference.kind.as_ref())),
+            ("Namespace", optional(reference.namespace.as_ref())),
+            ("Name", Value::String(reference.name.clone())),
+            ("SectionName", optional(reference.section_name.as_ref())),
+            (
+                "Port",
+                Value::from(i64::from(reference.port.unwrap_or_default())),
+            ),
+        ])
+    };
+    let hostnames = if kind.has_hostnames() {
+        Some(&route.spec.hostnames)
+    } else {
+        None
+    };
+    let parent_refs = route.spec.parent_refs.iter().map(parent_ref).collect();
+    let parents = route
+        .status
+        .parents
+        .iter()
+        .map(|parent| {
+            let conditions = parent
+                .conditions
+                .iter()
+                .map(|c| {
+                    object([
+                        ("Type", Value::String(c.type_.clone())),
+                        ("Status", Value::String(c.status.clone())),
+                    ])
+                })
+                .collect();
+            object([
+                ("ParentRef", parent_ref(&parent.parent_ref)),
+                ("Conditions", Value::Array(conditions)),
+            ])
+        })
+        .collect();
+    with_meta(
+        kind.kind(),
+        &route.metadata,
+        vec![
+            (
+                "Spec",
+                object([
+                    ("Hostnames", strings(hostnames)),
+                    ("ParentRefs", Value::Array(parent_refs)),
+                ]),
+            ),
+            ("Status", object([("Parents", Value::Array(parents))])),
         ],
     )
 }

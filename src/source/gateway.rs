@@ -8,7 +8,10 @@
 //! reference's `sectionName` and `port`, speaking a protocol the route kind runs over, and
 //! allowing the route (`allowedRoutes` namespaces `Same`/`All`/`Selector` and `kinds`) narrow
 //! the route's host names: a wildcard `*.x` matches names below `x` (not `x` itself) and the
-//! more specific name is kept; a route without host names takes the listener's. Targets are the
+//! more specific name is kept; a route without host names takes the listener's. As in
+//! external-dns, `--fqdn-template` names a route without `spec.hostnames` (every route with
+//! `--combine-fqdn-annotation`) and `--ignore-hostname-annotation` leaves the `hostname`
+//! annotation unread. Targets are the
 //! Gateway's `target` annotation, else its `status.addresses`. TTL, set identifier and
 //! provider-specific settings come from the route's annotations.
 
@@ -229,7 +232,27 @@ pub fn convert(
             }
         }
     }
-    if use_annotation && let Some((key, value)) = prefixes.get(annotations, "hostname") {
+    // As external-dns: template names when the route names no host itself (or always, with
+    // --combine-fqdn-annotation), never under `annotation-only`.
+    if use_spec && (spec_hostnames.is_empty() || config.combine_fqdn_annotation) {
+        let mut names = Vec::new();
+        super::fqdn::push_template_names(
+            config,
+            &resource,
+            || super::fqdn::route_context(route, kind),
+            &mut names,
+            &mut skipped,
+        );
+        for name in names {
+            if !hosts.contains(&Some(name.clone())) {
+                hosts.push(Some(name));
+            }
+        }
+    }
+    if use_annotation
+        && !config.ignore_hostname_annotation
+        && let Some((key, value)) = prefixes.get(annotations, "hostname")
+    {
         let field = annotation_field(&key);
         for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             if let Some(name) = valid_host(&resource, &field, item, &mut skipped)
@@ -239,7 +262,9 @@ pub fn convert(
             }
         }
     }
-    if use_spec && spec_hostnames.is_empty() {
+    // "Any host": the listener's. external-dns leaves it out under `defined-hosts-only`, which
+    // takes only the names the route defines (its own and the template's).
+    if use_spec && use_annotation && spec_hostnames.is_empty() {
         hosts.push(None);
     }
 

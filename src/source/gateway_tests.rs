@@ -158,6 +158,17 @@ fn with_listener(mut gateway: Value, index: usize, field: &str, value: Value) ->
     gateway
 }
 
+/// A configuration with `--fqdn-template text`, `--combine-fqdn-annotation` and
+/// `--ignore-hostname-annotation` as given.
+fn templated(text: &str, combine: bool, ignore_annotation: bool) -> SourceConfig {
+    SourceConfig {
+        fqdn_template: Some(crate::source::fqdn::FqdnTemplate::parse(text).unwrap()),
+        combine_fqdn_annotation: combine,
+        ignore_hostname_annotation: ignore_annotation,
+        ..SourceConfig::default()
+    }
+}
+
 fn cases() -> Vec<Case> {
     let gw = || http_gateway("gw", "", "192.0.2.10");
     vec![
@@ -543,6 +554,132 @@ fn cases() -> Vec<Case> {
             label_selector: Some(LabelSelector::parse("dns=public").unwrap()),
             ..SourceConfig::default()
         }),
+        Case::new(
+            "--fqdn-template names a route that names no host",
+            route(&[], &["gw"]),
+            vec![gw()],
+            vec!["web.shop.example.com A 192.0.2.10"],
+        )
+        .config(templated("{{.Name}}.{{.Namespace}}.example.com", false, false)),
+        Case::new(
+            "--fqdn-template is not used for a route with host names",
+            route(&["www.example.com"], &["gw"]),
+            vec![gw()],
+            vec!["www.example.com A 192.0.2.10"],
+        )
+        .config(templated("{{.Name}}.{{.Namespace}}.example.com", false, false)),
+        Case::new(
+            "--fqdn-template with --combine-fqdn-annotation adds to the route's names",
+            with_annotation(route(&["www.example.com"], &["gw"]), "hostname", "extra.example.com"),
+            vec![gw()],
+            vec![
+                "extra.example.com A 192.0.2.10",
+                "web.shop.example.com A 192.0.2.10",
+                "www.example.com A 192.0.2.10",
+            ],
+        )
+        .config(templated("{{.Name}}.{{.Namespace}}.example.com", true, false)),
+        Case::new(
+            "--fqdn-template is used although the hostname annotation names a host",
+            with_annotation(route(&[], &["gw"]), "hostname", "extra.example.com"),
+            vec![gw()],
+            vec!["extra.example.com A 192.0.2.10", "web.shop.example.com A 192.0.2.10"],
+        )
+        .config(templated("{{.Name}}.{{.Namespace}}.example.com", false, false)),
+        Case::new(
+            "template names are narrowed by the listener's host name like others",
+            route(&[], &["gw"]),
+            vec![http_gateway("gw", "*.apps.example.com", "192.0.2.10")],
+            // The route names no host, so it also takes the listener's.
+            vec!["*.apps.example.com A 192.0.2.10", "web.apps.example.com A 192.0.2.10"],
+        )
+        .config(templated(
+            "{{.Name}}.apps.example.com,{{.Name}}.other.example.com",
+            false,
+            false,
+        )),
+        Case::new(
+            "--fqdn-template sees the route's kind, labels and parents",
+            with_annotation(route(&[], &["infra/gw"]), "team", "payments"),
+            vec![with_listener(
+                gateway("infra/gw", &[("tcp", "TCP", 5432, "")], &["192.0.2.10"]),
+                0,
+                "allowedRoutes",
+                json!({"namespaces": {"from": "All"}}),
+            )],
+            vec!["tcproute-web.payments.gw.example.com A 192.0.2.10"],
+        )
+        .kind(RouteKind::Tcp)
+        .config(templated(
+            r#"{{.Kind | toLower}}-{{.Name}}.{{index .Annotations "external-dns.kubernetes.io/team"}}.{{(index .Spec.ParentRefs 0).Name}}.example.com"#,
+            false,
+            false,
+        )),
+        Case::new(
+            "--ignore-hostname-annotation leaves the hostname annotation unread",
+            with_annotation(route(&[], &["gw"]), "hostname", "extra.example.com"),
+            vec![gw()],
+            vec!["web.shop.example.com A 192.0.2.10"],
+        )
+        .config(templated("{{.Name}}.{{.Namespace}}.example.com", false, true)),
+        Case::new(
+            "--ignore-hostname-annotation leaves a TCP route only the template's names",
+            with_annotation(route(&[], &["gw"]), "hostname", "db.example.com"),
+            vec![gateway("gw", &[("tcp", "TCP", 5432, "")], &["192.0.2.10"])],
+            vec!["web.tcp.example.com A 192.0.2.10"],
+        )
+        .kind(RouteKind::Tcp)
+        .config(templated("{{.Name}}.tcp.example.com", false, true)),
+        Case::new(
+            "annotation-only takes no template names",
+            with_annotation(
+                with_annotation(route(&[], &["gw"]), "hostname", "extra.example.com"),
+                "gateway-hostname-source",
+                "annotation-only",
+            ),
+            vec![gw()],
+            vec!["extra.example.com A 192.0.2.10"],
+        )
+        .config(templated("{{.Name}}.{{.Namespace}}.example.com", true, false)),
+        Case::new(
+            "annotation-only with --ignore-hostname-annotation names nothing",
+            with_annotation(
+                with_annotation(route(&["www.example.com"], &["gw"]), "hostname", "extra.example.com"),
+                "gateway-hostname-source",
+                "annotation-only",
+            ),
+            vec![gw()],
+            vec![],
+        )
+        .config(templated("{{.Name}}.{{.Namespace}}.example.com", false, true)),
+        Case::new(
+            "defined-hosts-only takes the template's names, not the listener's",
+            with_annotation(route(&[], &["gw"]), "gateway-hostname-source", "defined-hosts-only"),
+            vec![http_gateway("gw", "*.example.com", "192.0.2.10")],
+            vec!["web.shop.example.com A 192.0.2.10"],
+        )
+        .config(templated("{{.Name}}.{{.Namespace}}.example.com", false, false)),
+        Case::new(
+            "without defined-hosts-only the listener's name is added to the template's",
+            route(&[], &["gw"]),
+            vec![http_gateway("gw", "*.example.com", "192.0.2.10")],
+            vec!["*.example.com A 192.0.2.10", "web.shop.example.com A 192.0.2.10"],
+        )
+        .config(templated("{{.Name}}.{{.Namespace}}.example.com", false, false)),
+        Case::new(
+            "defined-hosts-only without host names or template names nothing",
+            with_annotation(route(&[], &["gw"]), "gateway-hostname-source", "defined-hosts-only"),
+            vec![http_gateway("gw", "listener.example.com", "192.0.2.10")],
+            vec![],
+        ),
+        Case::new(
+            "a template failing on the route is reported with the route",
+            route(&[], &["gw"]),
+            vec![gw()],
+            vec![],
+        )
+        .config(templated("{{trim .Name .Namespace}}", false, false))
+        .skipped(&["--fqdn-template"]),
         Case::new(
             "the controller annotation for someone else leaves the route out",
             with_annotation(route(&["www.example.com"], &["gw"]), "controller", "other"),

@@ -731,3 +731,87 @@ async fn every_record_type_round_trips_through_route53() {
     let env = Moto::env_for(&moto.endpoint());
     tokio::task::block_in_place(|| every_type_round_trips("example.org", &provider, &env, &[]));
 }
+
+/// `--fqdn-template`, `--combine-fqdn-annotation` and `--ignore-hostname-annotation` apply to
+/// routes read from files, as external-dns applies them to routes: the template names a route
+/// without host names (HTTP and TCP alike), its names are narrowed by the listeners, and the
+/// `hostname` annotation is left unread.
+#[test]
+fn fqdn_template_names_routes_in_an_offline_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let zones = tempfile::tempdir().unwrap();
+    write(
+        zones.path(),
+        "example.org.zone",
+        "$ORIGIN example.org.\n@ 3600 IN SOA ns. admin. 1 7200 3600 1209600 300\n@ 3600 IN NS ns1.example.net.\n",
+    );
+    let mut unnamed = route("HTTPRoute", "v1", "shop", "ignored.example.org");
+    unnamed["spec"]["hostnames"] = json!([]);
+    unnamed["metadata"]["annotations"] =
+        json!({"external-dns.kubernetes.io/hostname": "annotated.example.org"});
+    let named = route("HTTPRoute", "v1", "web", "www.example.org");
+    let tcp = route("TCPRoute", "v1alpha2", "db", "annotated-db.example.org");
+    let objects: Vec<String> = [gateway("192.0.2.10"), unnamed, named, tcp]
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    write(dir.path(), "objects.yaml", &objects.join("\n---\n"));
+    let plan = |extra: &[&str]| {
+        let result = run(zonesync()
+            .arg("plan")
+            .args(["--source", "manifest", "--manifest"])
+            .arg(dir.path())
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(zones.path())
+            .args([
+                "--fqdn-template",
+                "{{.Name}}.{{.Kind | toLower}}.example.org",
+            ])
+            .args(extra)
+            .args(["--output", "json"]));
+        assert_eq!(result.code, 2, "{}", result.both());
+        let plan: Value = serde_json::from_str(&result.stdout).unwrap();
+        let mut names: Vec<String> = plan["zones"][0]["changes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("changes in {plan}"))
+            .iter()
+            .filter(|c| c["action"] == "create" && c["type"] == "A")
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+
+    assert_eq!(
+        plan(&[]),
+        [
+            "annotated-db.example.org",
+            "annotated.example.org",
+            "db.tcproute.example.org",
+            "shop.httproute.example.org",
+            "www.example.org",
+        ],
+        "the template names the routes without spec.hostnames"
+    );
+    assert_eq!(
+        plan(&["--combine-fqdn-annotation"]),
+        [
+            "annotated-db.example.org",
+            "annotated.example.org",
+            "db.tcproute.example.org",
+            "shop.httproute.example.org",
+            "web.httproute.example.org",
+            "www.example.org",
+        ],
+        "combined: the template names every route"
+    );
+    assert_eq!(
+        plan(&["--ignore-hostname-annotation"]),
+        [
+            "db.tcproute.example.org",
+            "shop.httproute.example.org",
+            "www.example.org",
+        ],
+        "the hostname annotation is left unread"
+    );
+}
