@@ -265,6 +265,7 @@ async fn routes_and_dnsendpoints_keep_bind_in_step() {
             && values("txt.example.org", "TXT") == ["hello world"]
             && values("mail.example.org", "MX") == ["10 mx1.example.net."]
             && values("_sip._tcp.example.org", "SRV") == ["0 5 5060 sip.example.org."]
+            && values("a-a.example.org", "TXT") == marker("crd/apps/records")
             && values("txt-txt.example.org", "TXT") == marker("crd/apps/records")
             && values("mx-mail.example.org", "TXT") == marker("crd/apps/records")
             && values("srv-_sip._tcp.example.org", "TXT") == marker("crd/apps/records")
@@ -337,7 +338,9 @@ async fn routes_and_dnsendpoints_keep_bind_in_step() {
             values(&format!("{host}2.example.org"), "A").is_empty()
                 && values(&format!("a-{host}2.example.org"), "TXT").is_empty()
         }) && values("a.example.org", "A").is_empty()
+            && values("a-a.example.org", "TXT").is_empty()
             && values("txt.example.org", "TXT").is_empty()
+            && values("txt-txt.example.org", "TXT").is_empty()
             && values("_sip._tcp.example.org", "SRV").is_empty()
             && values("srv-_sip._tcp.example.org", "TXT").is_empty()
     })
@@ -491,6 +494,11 @@ async fn dnsendpoint_status_goes_through_the_status_subresource() {
     assert_eq!(condition["status"], "False");
     assert_eq!(condition["message"], "HeldBack in words");
     assert_eq!(first["spec"], object["spec"], "the spec is left alone");
+    // The fake server logs a request after it has served it: wait for the entry.
+    crate::controller::eventually(Duration::from_secs(10), "the PATCH logged", || {
+        api.requests().iter().any(|r| r.method == "PATCH")
+    })
+    .await;
     let requests = api.requests();
     let patch = requests
         .iter()
