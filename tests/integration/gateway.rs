@@ -321,6 +321,22 @@ async fn routes_and_dnsendpoints_keep_bind_in_step() {
             && values("mx-mail.example.org", "TXT").is_empty()
     })
     .await;
+    // Without its bad entry, every record of the object is written: Ready, for this generation.
+    until(
+        &controller,
+        "the DNSEndpoint Ready for its new generation",
+        || {
+            let stored = api
+                .get(&ResourceType::DNS_ENDPOINT, Some("apps"), "records")
+                .unwrap();
+            let condition = &stored["status"]["conditions"][0];
+            stored["status"]["observedGeneration"] == stored["metadata"]["generation"]
+                && stored["metadata"]["generation"] != 1
+                && condition["type"] == "Ready"
+                && condition["status"] == "True"
+        },
+    )
+    .await;
 
     // Everything deleted: records and markers go; the foreign record stays.
     for (resource, name) in [
@@ -822,4 +838,71 @@ fn fqdn_template_names_routes_in_an_offline_plan() {
         ],
         "the hostname annotation is left unread"
     );
+}
+
+/// `--crd-source-apiversion` and `--crd-source-kind` read DNSEndpoints of another group and kind,
+/// from the cluster (found by discovery) and from files alike; objects of the default kind are
+/// then not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crd_source_apiversion_and_kind_pick_another_type() {
+    let custom = ResourceType::new("dns.example.com/v1", "HostRecord", "hostrecords", true)
+        .with_status_subresource();
+    let api = FakeApiServer::builder()
+        .resource(custom.clone())
+        .resource(ResourceType::DNS_ENDPOINT)
+        .start()
+        .await
+        .unwrap();
+    let mut own = dnsendpoint(json!([
+        {"dnsName": "custom.example.org", "recordType": "A", "targets": ["192.0.2.30"]},
+    ]));
+    own["apiVersion"] = json!("dns.example.com/v1");
+    own["kind"] = json!("HostRecord");
+    let default_kind = dnsendpoint(json!([
+        {"dnsName": "default-kind.example.org", "recordType": "A", "targets": ["192.0.2.31"]},
+    ]));
+    api.apply(&own).unwrap();
+    api.apply(&default_kind).unwrap();
+    let manifests = tempfile::tempdir().unwrap();
+    write(
+        manifests.path(),
+        "objects.yaml",
+        &format!("{own}\n---\n{default_kind}"),
+    );
+    let zones = tempfile::tempdir().unwrap();
+    write(
+        zones.path(),
+        "example.org.zone",
+        "$ORIGIN example.org.\n@ 3600 IN SOA ns. admin. 1 7200 3600 1209600 300\n",
+    );
+    let provider = [
+        "--provider".to_string(),
+        "zonefile".to_string(),
+        "--zonefile-dir".to_string(),
+        zones.path().display().to_string(),
+        "--crd-source-apiversion".to_string(),
+        "dns.example.com/v1".to_string(),
+        "--crd-source-kind".to_string(),
+        "HostRecord".to_string(),
+    ];
+    let cluster = [
+        "--source".to_string(),
+        "crd".to_string(),
+        "--kubeconfig".to_string(),
+        api.kubeconfig().display().to_string(),
+    ];
+    let files = [
+        "--source".to_string(),
+        "manifest".to_string(),
+        "--manifest".to_string(),
+        manifests.path().display().to_string(),
+    ];
+    for source in [&cluster, &files] {
+        let (code, plan, output) = tokio::task::block_in_place(|| plan_json(source, &provider));
+        assert_eq!(code, 2, "{output}");
+        let text = plan.to_string();
+        assert!(text.contains("custom.example.org"), "{text}");
+        assert!(text.contains("crd/apps/records"), "{text}");
+        assert!(!text.contains("default-kind.example.org"), "{text}");
+    }
 }
