@@ -386,7 +386,14 @@ impl Rewriter {
                 let text = name_text(origin);
                 parts.push(self.normalised.aliases.name_text(&text));
             } else if is_name_field(&record_type, index) {
-                let text = word(token, line)?;
+                let mut text = word(token, line)?;
+                // hickory reads an SVCB/HTTPS target without the origin: make it absolute here.
+                if matches!(record_type.as_str(), "SVCB" | "HTTPS") && !is_absolute(&text) {
+                    let origin = self.origin.as_ref().ok_or_else(|| {
+                        SyntaxError::at(line, "relative name used before the origin is known")
+                    })?;
+                    text = format!("{text}.{}", name_text(origin));
+                }
                 parts.push(self.normalised.aliases.name_text(&text));
             } else {
                 let text = word(token, line)?;
@@ -577,6 +584,14 @@ fn check_service_parameter(text: &str, line: usize) -> Result<(), SyntaxError> {
     }
 }
 
+/// Whether a name in master-file text (only `\X` escapes) ends with an unescaped dot.
+fn is_absolute(name: &str) -> bool {
+    let trailing_backslashes = name
+        .strip_suffix('.')
+        .map(|rest| rest.chars().rev().take_while(|&c| c == '\\').count());
+    trailing_backslashes.is_some_and(|count| count % 2 == 0)
+}
+
 /// The value of a token that is base64 or hex data.
 fn text_of(token: &Token, line: usize) -> Result<String, SyntaxError> {
     String::from_utf8(token.bytes.clone())
@@ -702,6 +717,24 @@ mod tests {
             "nAme\\.x A 192.0.2.1\n"
         );
         assert_eq!(error("a\\032b A 192.0.2.1\n").line, Some(1));
+    }
+
+    /// hickory reads an SVCB/HTTPS target name without appending the origin.
+    #[test]
+    fn relative_service_targets_are_made_absolute() {
+        assert_eq!(
+            rewrite("s SVCB 1 target alpn=h2\n"),
+            "s SVCB 1 target.example.com. alpn=h2\n"
+        );
+        assert_eq!(rewrite("s HTTPS 1 . alpn=h2\n"), "s HTTPS 1 . alpn=h2\n");
+        assert_eq!(
+            rewrite("s HTTPS 0 svc.example.net.\n"),
+            "s HTTPS 0 svc.example.net.\n"
+        );
+        assert_eq!(
+            rewrite("s SVCB 1 dot\\.\n"),
+            "s SVCB 1 dot\\..example.com.\n"
+        );
     }
 
     #[test]

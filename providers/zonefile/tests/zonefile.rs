@@ -926,3 +926,70 @@ async fn names_with_underscores_inside_labels_round_trip() {
         assert!(read.contains(record), "{record} missing from {read:?}");
     }
 }
+
+/// Foreign records with `_` inside labels, in owners, in `$ORIGIN` and in every name field of
+/// their data, read as written and survive a rewrite.
+#[tokio::test]
+async fn foreign_names_with_underscores_inside_labels_survive_a_rewrite() {
+    let zone_text = r#"$ORIGIN example.com.
+$TTL 300
+@ SOA ns_1 host_master 7 3600 600 86400 300
+@ NS ns_1
+ns_1 A 192.0.2.1
+svc_a HTTPS 1 target_1.example.com. alpn=h2
+svc_b SVCB 1 target_2
+an_ame ANAME www_1
+$ORIGIN sub_zone.example.com.
+www_2 CNAME @
+Www_2 TXT "same name, other case"
+"#;
+    let (dir, provider) = folder(&[("example.com.zone", zone_text)]);
+    let zone = only_zone(&provider).await;
+    let before = provider.records(&zone).await.expect("records");
+    let target = |name: &str, record_type: &str| -> Vec<String> {
+        before
+            .iter()
+            .find(|e| e.name.as_str() == name && e.record_type.as_str() == record_type)
+            .unwrap_or_else(|| panic!("{name} {record_type} in {before:?}"))
+            .targets
+            .as_slice()
+            .to_vec()
+    };
+    assert_eq!(
+        target("example.com", "SOA"),
+        ["ns_1.example.com. host_master.example.com. 7 3600 600 86400 300"]
+    );
+    assert_eq!(target("example.com", "NS"), ["ns_1.example.com"]);
+    assert_eq!(
+        target("svc_a.example.com", "HTTPS"),
+        ["1 target_1.example.com. alpn=h2"]
+    );
+    assert_eq!(
+        target("svc_b.example.com", "SVCB"),
+        ["1 target_2.example.com."]
+    );
+    assert_eq!(
+        target("an_ame.example.com", "ANAME"),
+        ["www_1.example.com."]
+    );
+    assert_eq!(
+        target("www_2.sub_zone.example.com", "CNAME"),
+        ["sub_zone.example.com"]
+    );
+    assert_eq!(
+        target("www_2.sub_zone.example.com", "TXT"),
+        ["same name, other case"]
+    );
+
+    let groups = [group(vec![create(
+        endpoint("new_1.example.com").a("192.0.2.9").build(),
+    )])];
+    let report = provider.apply(&zone, &groups).await.expect("apply");
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let after = provider.records(&zone).await.expect("records");
+    let mut expected = without_soa(before);
+    expected.push(endpoint("new_1.example.com").a("192.0.2.9").ttl(300));
+    assert_eq!(without_soa(after), sorted(expected));
+    let text = fs::read_to_string(dir.path().join("example.com.zone")).expect("zone file");
+    assert!(text.contains("www_2.sub_zone "), "{text}");
+}
