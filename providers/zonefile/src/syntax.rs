@@ -3,8 +3,10 @@
 //!
 //! hickory-proto 0.26's lexer decodes `\DDD` escapes wrongly (the digits are shifted, not
 //! decimal), its name parser reads them as octal, unquoted character-strings keep their
-//! backslashes, `@` is refused inside RDATA, directives must be upper case, and CERT keeps only
-//! the first token of its base64 data and refuses the type and algorithm mnemonics BIND writes.
+//! backslashes, `@` is refused inside RDATA, directives must be upper case, SVCB and HTTPS
+//! targets are read without the origin, names are read through IDNA (which refuses `_` inside
+//! a label; see the `labels` module), and CERT keeps only the first token of its base64 data
+//! and refuses the type and algorithm mnemonics BIND writes.
 //! Any of these would silently change (or refuse) a foreign record when
 //! the file is written back, so every entry is re-tokenised here, escapes are decoded once, and
 //! the entry is re-emitted on one line in a form hickory cannot misread. What cannot be
