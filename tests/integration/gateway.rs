@@ -678,6 +678,54 @@ fn every_record_type_round_trips_through_bind() {
     every_type_round_trips("example.org", &provider, &[], &[]);
 }
 
+/// A delegation with its glue and a record hidden below it: BIND stores all three but answers
+/// queries below the delegation point with a referral, so the read-back reads them from the zone
+/// transfer; a second plan finds nothing to do, and deleting them works too.
+#[test]
+fn records_below_a_delegation_land_in_bind() {
+    let bind = Bind::builder().zone("example.org").start();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = write(dir.path(), "tsig.secret", &bind.key().secret);
+    let provider = crate::faults::rfc2136_args(&bind, &secret);
+    let records = dnsendpoint(json!([
+        {"dnsName": "sub.example.org", "recordType": "NS", "targets": ["ns.sub.example.org"]},
+        {"dnsName": "ns.sub.example.org", "recordType": "A", "targets": ["192.0.2.53"]},
+        {"dnsName": "info.sub.example.org", "recordType": "TXT", "targets": ["below the cut"]},
+    ]));
+    write(dir.path(), "records.yaml", &records.to_string());
+    let sync = manifest_run("sync", dir.path(), &provider, &[]);
+    assert_eq!(sync.code, 0, "{}", sync.both());
+    let again = manifest_run("plan", dir.path(), &provider, &[]);
+    assert_eq!(again.code, 0, "{}", again.both());
+    let zone = bind.axfr("example.org").unwrap();
+    for (name, record_type) in [
+        ("sub.example.org", "NS"),
+        ("ns.sub.example.org", "A"),
+        ("a-ns.sub.example.org", "TXT"),
+        ("info.sub.example.org", "TXT"),
+    ] {
+        assert!(
+            zone.iter()
+                .any(|r| r.name == name && r.record_type == record_type),
+            "{name} {record_type} in {zone:#?}"
+        );
+    }
+
+    write(
+        dir.path(),
+        "records.yaml",
+        &dnsendpoint(json!([])).to_string(),
+    );
+    let forced: Vec<String> = provider.iter().cloned().chain(["--force".into()]).collect();
+    let sync = manifest_run("sync", dir.path(), &forced, &[]);
+    assert_eq!(sync.code, 0, "{}", sync.both());
+    let zone = bind.axfr("example.org").unwrap();
+    assert!(
+        !zone.iter().any(|r| r.name.ends_with("sub.example.org")),
+        "{zone:#?}"
+    );
+}
+
 /// BIND refuses an MX whose mail exchanger is a name of the zone without an address record:
 /// the error names the record, the answer and the likely cause (not the key), and the other
 /// records of the sync land.

@@ -11,7 +11,8 @@
 //!   the old records and add the new ones (TTL 300 when none is configured). Afterwards the
 //!   changed RRsets are read back and every group that did not land is reported (servers answer
 //!   NOERROR but ignore a CNAME beside other data). NS records below the apex are delegations,
-//!   read back from the referral the server answers with.
+//!   read back from the referral the server answers with; records below a delegation (glue,
+//!   hidden data) are read back by zone transfer.
 //! - **Errors** name server, zone and response code and say what the code usually means;
 //!   connection failures are retried with jittered exponential backoff. A refused MX whose mail
 //!   exchanger is a name of the zone without an address record (BIND's `check-integrity`) is

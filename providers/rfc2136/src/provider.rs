@@ -388,6 +388,18 @@ impl Rfc2136Provider {
             .query(&questions)
             .await
             .map_err(|e| self.exchange_error(zone, Operation::ReadBack, e))?;
+        // Records below a delegation (glue, or data the delegation hides) are answered with a
+        // referral; the zone transfer holds them as stored.
+        if let Some((key, cut)) = touched
+            .iter()
+            .zip(&answered.value)
+            .find_map(|(key, answer)| delegation_above(zone, key, answer).map(|cut| (key, cut)))
+        {
+            tracing::debug!(zone = %zone, name = %key.0, delegation = %cut, "a changed record lies below a delegation; reading it back by zone transfer");
+            let snapshot = self.transfer(zone).await?;
+            self.move_serial(zone, before, messages, snapshot.serial);
+            return Ok(ReadBack::Transferred(snapshot));
+        }
         let mut state = ServerState::default();
         for (key, answer) in touched.iter().zip(&answered.value) {
             if let Some(refusal) = Refusal::of(answer, false) {
@@ -444,6 +456,30 @@ impl Rfc2136Provider {
             }
         }
     }
+}
+
+/// The delegation point (an NS RRset below the apex of `zone`) above the RRset `key`, when the
+/// server answered the query for it with a referral. The delegation's own NS RRset is not
+/// below it: its referral is its answer.
+fn delegation_above(
+    zone: &DnsName,
+    key: &RrsetKey,
+    answer: &hickory_proto::op::Message,
+) -> Option<DnsName> {
+    if answer.metadata.authoritative || !answer.answers.is_empty() {
+        return None;
+    }
+    answer
+        .authorities
+        .iter()
+        .filter(|record| record.record_type() == WireType::NS)
+        .map(|record| dns_name_of(&record.name))
+        .find(|cut| {
+            cut != zone
+                && cut.is_within(zone)
+                && key.0.is_within(cut)
+                && !(key.1 == RecordType::Ns && key.0 == *cut)
+        })
 }
 
 /// What a read-back found.
