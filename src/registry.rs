@@ -179,8 +179,26 @@ pub struct CurrentRecord {
     pub endpoint: Endpoint,
     /// Whose it is.
     pub ownership: Ownership,
-    /// The marker records that vouch for it (typed, legacy same-name, legacy `cname-`).
-    pub markers: Vec<Endpoint>,
+    /// The markers that vouch for it (typed, legacy `cname-`, legacy same-name), as positions
+    /// in [`Inventory::markers`]; read them with [`Inventory::markers_of`].
+    pub markers: Vouching,
+}
+
+/// Positions in [`Inventory::markers`] of the markers that vouch for one record: at most three
+/// (typed, legacy `cname-` alias, legacy same-name), held inline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Vouching([Option<u32>; 3]);
+
+impl Vouching {
+    /// The positions, in the order above.
+    pub fn positions(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().flatten().map(|&p| p as usize)
+    }
+
+    /// True when no marker vouches for the record.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
 }
 
 /// An ownership marker found in a zone.
@@ -216,6 +234,17 @@ pub struct Inventory {
     /// that were read without one). They stay ordinary records: what they would vouch for is
     /// not ours.
     pub unreadable_markers: usize,
+}
+
+impl Inventory {
+    /// The marker records that vouch for `record` (one of [`Inventory::records`]).
+    pub fn markers_of(&self, record: &CurrentRecord) -> impl Iterator<Item = &Endpoint> {
+        let Vouching(positions) = record.markers;
+        positions
+            .into_iter()
+            .flatten()
+            .map(move |position| &self.markers[position as usize].record)
+    }
 }
 
 /// The ownership registry: names, values and parsing of markers.
@@ -567,13 +596,10 @@ impl Registry {
     }
 
     /// Splits a zone's records into markers and the records they vouch for.
-    pub fn inventory(&self, records: Vec<Endpoint>) -> Inventory {
-        let texts = records
-            .iter()
-            .filter(|record| record.record_type == RecordType::Txt)
-            .count();
-        let mut markers = Vec::with_capacity(texts);
-        let mut others = Vec::with_capacity(records.len() - texts);
+    pub fn inventory(&self, records: impl IntoIterator<Item = Endpoint>) -> Inventory {
+        let records = records.into_iter();
+        let mut markers = Vec::new();
+        let mut others = Vec::with_capacity(records.size_hint().0);
         let mut unreadable_markers = 0;
         for record in records {
             let labels = if record.record_type == RecordType::Txt {
@@ -601,9 +627,15 @@ impl Registry {
                     points_at,
                     record_present: false,
                 }),
-                None => others.push(record),
+                None => others.push(CurrentRecord {
+                    endpoint: record,
+                    ownership: Ownership::Unowned,
+                    markers: Vouching::default(),
+                }),
             }
         }
+        markers.shrink_to_fit();
+        others.shrink_to_fit();
 
         // (name, type, set identifier) -> the last marker read with that key; type None for
         // legacy same-name markers. Earlier markers with the same key chain through `same_key`.
@@ -625,54 +657,45 @@ impl Registry {
         // Zones written by external-dns 0.12 or later have no same-name markers to look for.
         let legacy_same_name = markers.iter().any(|marker| marker.points_at.1.is_none());
         let mut present = vec![false; markers.len()];
-        let records = others
-            .into_iter()
-            .map(|mut endpoint| {
-                let lookup_name = self.lookup_name(&endpoint.name);
-                let set_identifier = endpoint.set_identifier.as_deref();
-                // The marker with this key, after marking every marker with it present.
-                let mut find = |record_type: Option<&RecordType>| {
-                    let found = index
-                        .get(&(lookup_name.as_ref(), record_type, set_identifier))
-                        .copied();
-                    let mut next = found;
-                    while let Some(position) = next {
-                        present[position] = true;
-                        next = same_key[position];
-                    }
-                    found
-                };
-                let typed = find(Some(&endpoint.record_type));
-                let legacy_alias = (endpoint.record_type == RecordType::A && endpoint.is_alias())
-                    .then(|| find(Some(&RecordType::Cname)))
-                    .flatten();
-                // A legacy same-name marker keeps its place beside a typed one, but proves
-                // ownership only when nothing else does.
-                let same_name = (legacy_same_name && endpoint.record_type != RecordType::Aaaa)
-                    .then(|| find(None))
-                    .flatten()
-                    .filter(|_| typed.is_none() && legacy_alias.is_none());
-                let proofs = [typed, legacy_alias, same_name];
-                let ownership = match proofs.iter().flatten().next().map(|&i| &markers[i]) {
-                    Some(marker) => {
-                        endpoint.labels = marker.labels.clone();
-                        match marker.owner() {
-                            Some(owner) if owner == self.owner_id => Ownership::Ours,
-                            Some(owner) => Ownership::OtherOwner(owner.to_string()),
-                            None => Ownership::Unowned,
-                        }
-                    }
+        for record in &mut others {
+            let endpoint = &mut record.endpoint;
+            let lookup_name = self.lookup_name(&endpoint.name);
+            let set_identifier = endpoint.set_identifier.as_deref();
+            // The marker with this key, after marking every marker with it present.
+            let mut find = |record_type: Option<&RecordType>| {
+                let found = index
+                    .get(&(lookup_name.as_ref(), record_type, set_identifier))
+                    .copied();
+                let mut next = found;
+                while let Some(position) = next {
+                    present[position] = true;
+                    next = same_key[position];
+                }
+                found
+            };
+            let typed = find(Some(&endpoint.record_type));
+            let legacy_alias = (endpoint.record_type == RecordType::A && endpoint.is_alias())
+                .then(|| find(Some(&RecordType::Cname)))
+                .flatten();
+            // A legacy same-name marker keeps its place beside a typed one, but proves
+            // ownership only when nothing else does.
+            let same_name = (legacy_same_name && endpoint.record_type != RecordType::Aaaa)
+                .then(|| find(None))
+                .flatten()
+                .filter(|_| typed.is_none() && legacy_alias.is_none());
+            let proofs = [typed, legacy_alias, same_name];
+            if let Some(marker) = proofs.iter().flatten().next().map(|&i| &markers[i]) {
+                endpoint.labels = marker.labels.clone();
+                record.ownership = match marker.owner() {
+                    Some(owner) if owner == self.owner_id => Ownership::Ours,
+                    Some(owner) => Ownership::OtherOwner(owner.to_string()),
                     None => Ownership::Unowned,
                 };
-                let mut vouching = Vec::with_capacity(proofs.iter().flatten().count());
-                vouching.extend(proofs.iter().flatten().map(|&i| markers[i].record.clone()));
-                CurrentRecord {
-                    endpoint,
-                    ownership,
-                    markers: vouching,
-                }
-            })
-            .collect();
+            }
+            // Positions fit in u32: a zone of four billion markers is not read into memory.
+            record.markers = Vouching(proofs.map(|p| p.map(|p| p as u32)));
+        }
+        let records = others;
         for (marker, present) in markers.iter_mut().zip(present) {
             marker.record_present = present;
         }
@@ -1075,7 +1098,8 @@ mod tests {
         let value = rewritten.targets.iter().next().unwrap();
         assert!(value.starts_with("h8UQ6jelUFUsEIn7"), "{value}");
         assert_ne!(value.as_str(), SEALED_BY_EXTERNAL_DNS);
-        assert!(registry.same_marker(&foobar.markers[0], &rewritten));
+        let vouching = inventory.markers_of(foobar).next().unwrap();
+        assert!(registry.same_marker(vouching, &rewritten));
         // A plain marker never carries the nonce label.
         assert_eq!(
             Registry::marker_value(&foobar.endpoint.labels),

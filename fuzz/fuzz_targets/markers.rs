@@ -368,7 +368,10 @@ fn check_inventory(registry: &Registry, inventory: &Inventory, count: usize) {
     for record in &inventory.records {
         match &record.ownership {
             Ownership::Ours => {
-                let first = record.markers.first().expect("ours without a marker");
+                let first = inventory
+                    .markers_of(record)
+                    .next()
+                    .expect("ours without a marker");
                 let labels = first
                     .targets
                     .iter()

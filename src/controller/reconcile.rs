@@ -288,11 +288,13 @@ impl Reconciler {
                 .stores
                 .iter()
                 .map(|store| {
-                    let records = match names {
-                        None => store.all(),
-                        Some(names) => store.records_for(names, &self.registry),
+                    let inventory = match names {
+                        None => self.registry.inventory(store.all()),
+                        Some(names) => self
+                            .registry
+                            .inventory(store.records_for(names, &self.registry)),
                     };
-                    (store.zone().clone(), self.registry.inventory(records))
+                    (store.zone().clone(), inventory)
                 })
                 .collect::<Vec<_>>();
             Planner::new(&self.registry, &self.options).plan(

@@ -69,6 +69,26 @@ impl Stored {
     }
 }
 
+/// An iterator that knows how many items it yields, so a collector can size its buffer once.
+struct Counted<I> {
+    inner: I,
+    left: usize,
+}
+
+impl<I: Iterator> Iterator for Counted<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let item = self.inner.next()?;
+        self.left = self.left.saturating_sub(1);
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
 /// One zone's records, by owner name.
 pub struct ZoneStore {
     zone: Zone,
@@ -125,12 +145,16 @@ impl ZoneStore {
         self.by_name.is_empty()
     }
 
-    /// Every record.
-    pub fn all(&self) -> Vec<Endpoint> {
-        self.by_name
-            .iter()
-            .flat_map(|(name, records)| records.iter().map(|r| r.to_endpoint(name)))
-            .collect()
+    /// Every record, built one at a time (a drift pass reads the whole zone without a second
+    /// copy of it).
+    pub fn all(&self) -> impl Iterator<Item = Endpoint> + '_ {
+        Counted {
+            inner: self
+                .by_name
+                .iter()
+                .flat_map(|(name, records)| records.iter().map(|r| r.to_endpoint(name))),
+            left: self.len(),
+        }
     }
 
     /// The records at `names` and every ownership marker that can belong to them.
@@ -283,7 +307,7 @@ mod tests {
             new: moved.clone(),
         }];
         store.patch(&[ChangeGroup::new(subject, &update)], &[]);
-        let mut all = store.all();
+        let mut all: Vec<Endpoint> = store.all().collect();
         all.sort_by(|x, y| (&x.name, &x.set_identifier).cmp(&(&y.name, &y.set_identifier)));
         moved.labels.clear();
         assert_eq!(all, vec![weighted, moved, plain]);
@@ -310,7 +334,7 @@ mod tests {
             message: "no".into(),
         };
         store.patch(&[create, delete], &[refused]);
-        let names: BTreeSet<String> = store.all().iter().map(|r| r.name.to_string()).collect();
+        let names: BTreeSet<String> = store.all().map(|r| r.name.to_string()).collect();
         assert_eq!(
             names,
             ["new.example.com".to_string(), "old.example.com".to_string()].into()

@@ -215,7 +215,7 @@ proptest! {
             .records
             .iter()
             .filter(|r| r.ownership.is_ours())
-            .flat_map(|r| std::iter::once(r.endpoint.key()).chain(r.markers.iter().map(Endpoint::key)))
+            .flat_map(|r| std::iter::once(r.endpoint.key()).chain(inventory.markers_of(r).map(Endpoint::key)))
             .collect();
         ours.extend(
             inventory

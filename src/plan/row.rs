@@ -184,7 +184,11 @@ impl Planner<'_> {
                 continue;
             };
             let marker = self.registry.marker_for(new);
-            match record.markers.iter().find(|m| m.key() == marker.key()) {
+            let inventory = context.table.inventory;
+            match inventory
+                .markers_of(record)
+                .find(|m| m.key() == marker.key())
+            {
                 Some(existing) if self.registry.same_marker(existing, &marker) => {}
                 Some(existing) => markers.push(Change::Update {
                     old: existing.clone(),
@@ -205,11 +209,12 @@ impl Planner<'_> {
         // Markers of deleted records: typed markers go with their record; a legacy same-name
         // marker only when no other record of ours at the name still relies on it.
         for (_, record) in &deletes {
-            for marker in &record.markers {
+            let inventory = context.table.inventory;
+            for marker in inventory.markers_of(record) {
                 let shared = context.table.at_name(context.row).iter().any(|other| {
                     other.endpoint.key() != record.endpoint.key()
                         && !deleted_keys.contains(&other.endpoint.key())
-                        && other.markers.iter().any(|m| m.key() == marker.key())
+                        && inventory.markers_of(other).any(|m| m.key() == marker.key())
                 });
                 let already = markers
                     .iter()
