@@ -675,6 +675,13 @@ fn node_port_services_point_at_the_nodes_addresses() {
             .collect();
         assert_eq!(addresses, expected, "{case}");
         assert!(outcome.skipped.is_empty(), "{case}: {:?}", outcome.skipped);
+        // Without an address there are no SRV records either: the Service is targetless, so
+        // its existing records are kept for the grace period.
+        assert_eq!(
+            outcome.claim.as_ref().unwrap().is_targetless(),
+            expected.is_empty(),
+            "{case}"
+        );
     }
 }
 

@@ -16,7 +16,9 @@
 //!   nodes its endpoints run on count: those with a ready endpoint, else those with a serving
 //!   (terminating) one, else those with any. Each port with a `nodePort` also gets the SRV
 //!   record `_<service name>._<protocol>.<name>` → `0 50 <nodePort> <name>` (published only
-//!   when SRV is in `--managed-record-types`, as in external-dns).
+//!   when SRV is in `--managed-record-types`, as in external-dns). While no node has a usable
+//!   address the Service has no records, like a load balancer without an address: its existing
+//!   records are kept for the grace period.
 //!
 //! `--service-type-filter` narrows the types read.
 
@@ -352,6 +354,11 @@ fn node_port_records(
     let mut records = Vec::new();
     for name in names {
         records.extend(address_records(config, name, addresses.clone()));
+    }
+    if records.is_empty() {
+        // No node address (yet): no SRV records pointing at a name without one. The Service
+        // claims its names without records, so existing ones are kept for the grace period.
+        return records;
     }
     let ports = spec.and_then(|s| s.ports.as_ref()).into_iter().flatten();
     for (index, port) in ports.enumerate() {
