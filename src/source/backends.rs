@@ -314,6 +314,8 @@ impl ServicePublish {
 /// A Service as it arrives, reduced to what the table keeps: the outcome of a Service that
 /// depends on neither nodes nor EndpointSlices, or a slim copy of one that does.
 #[derive(Debug)]
+// Nearly every Service arrives converted; boxing the outcome would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub enum ServiceArrival {
     /// Converted already.
     Converted(ObjectOutcome),

@@ -600,6 +600,14 @@ impl ServiceBuilder {
     }
 }
 
+/// (case, nodes, access annotation, expected address records)
+type NodePortCase<'a> = (
+    &'a str,
+    &'a [k8s_openapi::api::core::v1::Node],
+    Option<&'a str>,
+    &'a [&'a str],
+);
+
 #[test]
 fn node_port_services_point_at_the_nodes_addresses() {
     let cloud = [
@@ -616,13 +624,7 @@ fn node_port_services_point_at_the_nodes_addresses() {
         node("n1", &[], &["10.0.0.1"], false),
         node("n2", &[], &["10.0.0.2"], false),
     ];
-    // (case, nodes, access annotation, expected address records)
-    let cases: [(
-        &str,
-        &[k8s_openapi::api::core::v1::Node],
-        Option<&str>,
-        &[&str],
-    ); 5] = [
+    let cases: [NodePortCase; 5] = [
         (
             "external addresses when a node has one; cordoned nodes left out",
             &cloud,

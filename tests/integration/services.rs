@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use zonesync_test_support::dns::{Bind, DnsServer, find_records};
-use zonesync_test_support::kube_api::{FakeApiServer, ResourceType};
+use zonesync_test_support::kube_api::{FakeApiServer, RequestMatcher, ResourceType, Verb};
 
 use crate::common::{run, write, zonesync};
 use crate::controller::{Controller, eventually};
@@ -131,10 +131,13 @@ async fn node_port_and_headless_services_follow_nodes_and_endpoint_slices_into_b
     )
     .await;
     let game = marker("service/default/game");
-    assert_eq!(values("a-game.example.org", "TXT"), [game.clone()]);
+    assert_eq!(
+        values("a-game.example.org", "TXT"),
+        std::slice::from_ref(&game)
+    );
     assert_eq!(
         values("srv-_game._udp.game.example.org", "TXT"),
-        [game.clone()]
+        std::slice::from_ref(&game)
     );
     assert_eq!(values("srv-_game._tcp.game.example.org", "TXT"), [game]);
     eventually(Duration::from_secs(10), "headless records", || {
@@ -143,7 +146,7 @@ async fn node_port_and_headless_services_follow_nodes_and_endpoint_slices_into_b
     })
     .await;
     let db = marker("service/default/db");
-    assert_eq!(values("a-db.example.org", "TXT"), [db.clone()]);
+    assert_eq!(values("a-db.example.org", "TXT"), std::slice::from_ref(&db));
     assert_eq!(values("a-db-0.db.example.org", "TXT"), [db]);
 
     // A node's address changes: the NodePort Service's A record follows.
@@ -279,4 +282,52 @@ fn plan_from_manifests_reads_nodes_and_endpoint_slices() {
         "a second plan finds nothing to do: {}",
         again.both()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_against_the_cluster_lists_nodes_and_endpoint_slices() {
+    let api = FakeApiServer::start().await.unwrap();
+    api.apply(node("n1", "203.0.113.1", "10.0.0.1")).unwrap();
+    api.apply(node_port_service("game", "game.example.com"))
+        .unwrap();
+    api.apply(headless_service("db", "db.example.com")).unwrap();
+    api.apply(endpoint_slice("db", &[("10.1.0.1", true, None)]))
+        .unwrap();
+    let zones = tempfile::tempdir().unwrap();
+    write(
+        zones.path(),
+        "example.com.zone",
+        "$ORIGIN example.com.\n@ 3600 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300\n@ 3600 IN NS ns1.example.com.\n",
+    );
+    let kubeconfig = api.kubeconfig();
+    let plan = tokio::task::block_in_place(|| {
+        run(zonesync()
+            .args(["plan", "--source", "service", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(zones.path())
+            .args(["--managed-record-types", "A,SRV"]))
+    });
+    assert_eq!(plan.code, 2, "{}", plan.both());
+    for line in [
+        "+ game.example.com A 203.0.113.1",
+        "+ _game._tcp.game.example.com SRV 0 50 30080 game.example.com",
+        "+ db.example.com A 10.1.0.1",
+    ] {
+        assert!(plan.stdout.contains(line), "{line}\n{}", plan.both());
+    }
+    // With only LoadBalancer Services read, neither Nodes nor EndpointSlices are listed.
+    let lists =
+        |plural: &str| api.request_count(&RequestMatcher::verb(Verb::List).resource(plural));
+    assert_eq!((lists("nodes"), lists("endpointslices")), (1, 1));
+    let narrow = tokio::task::block_in_place(|| {
+        run(zonesync()
+            .args(["plan", "--source", "service", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(["--provider", "zonefile", "--zonefile-dir"])
+            .arg(zones.path())
+            .args(["--service-type-filter", "LoadBalancer"]))
+    });
+    assert_eq!(narrow.code, 0, "{}", narrow.both());
+    assert_eq!((lists("nodes"), lists("endpointslices")), (1, 1));
 }
