@@ -458,8 +458,8 @@ pub async fn list_route_kind(
     }
 }
 
-/// Lists every selected Ingress, Service, route and DNSEndpoint once, page by page, and
-/// converts them.
+/// Lists every selected Ingress, Service (with the Nodes and EndpointSlices NodePort and
+/// headless Services need), route and DNSEndpoint once, page by page, and converts them.
 ///
 /// Fails when any page cannot be read, or a kind a source needs is not served: a partial list
 /// never becomes a snapshot.

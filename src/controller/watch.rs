@@ -1,10 +1,12 @@
-//! Watches: Ingresses, Services, Gateway API routes (with their Gateways and, when a listener
-//! admits routes by namespace labels, Namespaces) and DNSEndpoints streamed from the API server
-//! into the desired-state index.
+//! Watches: Ingresses, Services (with the Nodes and EndpointSlices of NodePort and headless
+//! Services), Gateway API routes (with their Gateways and, when a listener admits routes by
+//! namespace labels, Namespaces) and DNSEndpoints streamed from the API server into the
+//! desired-state index.
 //!
 //! Each object is converted into its small claim as soon as it arrives; the object itself is
 //! dropped (routes keep a slim copy, so a Gateway change can recompute the routes attached to
-//! it). A (re-)list is buffered until it completes, then replaces that kind's objects as a
+//! it; NodePort and headless Services likewise, for Node and EndpointSlice changes, of which
+//! only the addresses are kept). A (re-)list is buffered until it completes, then replaces that kind's objects as a
 //! whole, so a failed or partial list can never look like "these objects are gone". Routes are
 //! published only once the Gateways they resolve against are listed.
 
