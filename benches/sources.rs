@@ -16,6 +16,7 @@ use support::{SIZES, ingress as make_ingress, service as make_service};
 
 fn source_benches(c: &mut Criterion) {
     let config = SourceConfig::default();
+    let backends = zonesync::source::backends::ServiceBackends::new();
     let mut group = c.benchmark_group("sources");
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
@@ -32,7 +33,7 @@ fn source_benches(c: &mut Criterion) {
                 services
                     .iter()
                     .take(3)
-                    .map(|s| service::convert(s, &config)),
+                    .map(|s| service::convert(s, &backends, &config)),
             )
         {
             let claim = outcome.claim.expect("selected and converted");
@@ -50,7 +51,7 @@ fn source_benches(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("service_convert", n), &n, |b, _| {
             b.iter(|| {
                 for object in &services {
-                    black_box(service::convert(object, &config));
+                    black_box(service::convert(object, &backends, &config));
                 }
             });
         });

@@ -147,7 +147,7 @@ pub struct SyncArgs {
 pub enum SourceName {
     /// Ingresses (networking.k8s.io/v1).
     Ingress,
-    /// Services (LoadBalancer and ExternalName; ClusterIP with --publish-internal-services).
+    /// Services (LoadBalancer, ExternalName, NodePort and headless; ClusterIP with --publish-internal-services).
     Service,
     /// Ingresses and Services read from files given with --manifest.
     Manifest,
@@ -270,6 +270,13 @@ pub struct CommonArgs {
         help_heading = "Sources"
     )]
     pub publish_internal_services: bool,
+    /// Publish the not-ready endpoints of headless Services too (as each Service's spec.publishNotReadyAddresses does for it).
+    #[arg(
+        long,
+        env = "ZONESYNC_ALWAYS_PUBLISH_NOT_READY_ADDRESSES",
+        help_heading = "Sources"
+    )]
+    pub always_publish_not_ready_addresses: bool,
     /// Go text/template making host names for objects that name none (e.g. `{{.Name}}.{{.Namespace}}.example.com`); its output is split at commas.
     #[arg(long, env = "ZONESYNC_FQDN_TEMPLATE", help_heading = "Sources")]
     pub fqdn_template: Option<String>,

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -12,13 +13,14 @@ use kube::{Client, Config};
 use kube::api::DynamicObject;
 use kube::core::{ApiResource, GroupVersionKind};
 
+use crate::source::backends::{ServiceArrival, ServiceTable};
 use crate::source::dnsendpoint;
 use crate::source::gateway::{self, GatewaySet};
 use crate::source::gateway_api::{
     GatewayObject, GrpcRouteObject, HttpRouteObject, NamespaceObject, Route, RouteKind,
     TcpRouteObject, TlsRouteObject, UdpRouteObject,
 };
-use crate::source::{ObjectOutcome, ResourceKind, SourceConfig, SourceSnapshot, ingress, service};
+use crate::source::{ObjectOutcome, ResourceKind, SourceConfig, SourceSnapshot, ingress};
 
 /// One kind of access zonesync needs: API group, resource, verbs, and whether it is limited to
 /// zonesync's own namespace.
@@ -40,7 +42,8 @@ const ROUTE_VERBS: &[&str] = &["list", "watch"];
 /// this table; a new API call must be added here (and to the manifests) or the test fails.
 /// The Gateway API rows (and `namespaces`) are needed only by the `gateway-*` sources, the
 /// `externaldns.k8s.io` rows only by `crd`: `deploy/components/gateway-api` and
-/// `deploy/components/dnsendpoint` grant them.
+/// `deploy/components/dnsendpoint` grant them. `nodes` and `endpointslices` are read by the
+/// `service` source for `NodePort` and headless Services.
 pub const API_ACCESS: &[ApiAccess] = &[
     ApiAccess {
         group: "networking.k8s.io",
@@ -52,6 +55,18 @@ pub const API_ACCESS: &[ApiAccess] = &[
         group: "",
         resource: "services",
         verbs: &["get", "list", "watch"],
+        own_namespace_only: false,
+    },
+    ApiAccess {
+        group: "",
+        resource: "nodes",
+        verbs: ROUTE_VERBS,
+        own_namespace_only: false,
+    },
+    ApiAccess {
+        group: "discovery.k8s.io",
+        resource: "endpointslices",
+        verbs: ROUTE_VERBS,
         own_namespace_only: false,
     },
     ApiAccess {
@@ -214,6 +229,19 @@ pub fn ingresses(client: &Client, config: &SourceConfig) -> Api<Ingress> {
 
 /// The Service API in the configured namespace (or all namespaces).
 pub fn services(client: &Client, config: &SourceConfig) -> Api<Service> {
+    match &config.namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// The Node API (Nodes are cluster-scoped).
+pub fn nodes(client: &Client) -> Api<Node> {
+    Api::all(client.clone())
+}
+
+/// The EndpointSlice API in the configured namespace (or all namespaces).
+pub fn endpoint_slices(client: &Client, config: &SourceConfig) -> Api<EndpointSlice> {
     match &config.namespace {
         Some(namespace) => Api::namespaced(client.clone(), namespace),
         None => Api::all(client.clone()),
@@ -430,8 +458,8 @@ pub async fn list_route_kind(
     }
 }
 
-/// Lists every selected Ingress, Service, route and DNSEndpoint once, page by page, and
-/// converts them.
+/// Lists every selected Ingress, Service (with the Nodes and EndpointSlices NodePort and
+/// headless Services need), route and DNSEndpoint once, page by page, and converts them.
 ///
 /// Fails when any page cannot be read, or a kind a source needs is not served: a partial list
 /// never becomes a snapshot.
@@ -468,12 +496,33 @@ pub async fn list_snapshot(
         .await?;
     }
     if config.kinds.contains(&ResourceKind::Service) {
+        let mut table = ServiceTable::new(config);
+        if table.needs_nodes() {
+            let nodes =
+                list_pages(&nodes(client), ListParams::default().limit(500), "nodes").await?;
+            table.nodes_listed(&nodes);
+        }
+        if table.needs_slices() {
+            let what = format!("endpointslices in {}", scope(config));
+            let slices = list_pages(
+                &endpoint_slices(client, config),
+                ListParams::default().limit(500),
+                &what,
+            )
+            .await?;
+            table.slices_listed(&slices);
+        }
         let api = services(client, config);
         let what = format!("services in {}", scope(config));
+        table.begin_service_list();
         list_pages_each(&api, list_params(config), &what, |object| {
-            snapshot.push(service::convert(&object, config));
+            table.service_listed(ServiceArrival::new(object, config));
         })
         .await?;
+        table.end_service_list();
+        snapshot
+            .outcomes
+            .extend(table.drain(config).replace.unwrap_or_default());
     }
     Ok(snapshot)
 }

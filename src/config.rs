@@ -278,6 +278,7 @@ impl Config {
             ignore_hostname_annotation: args.ignore_hostname_annotation,
             service_types: service_types(&args.service_type_filter)?,
             publish_internal_services: args.publish_internal_services,
+            always_publish_not_ready_addresses: args.always_publish_not_ready_addresses,
             gateway,
             crd,
             managed_types: BTreeSet::new(),

@@ -28,8 +28,8 @@ const NO_PROVIDER: Instead = Use(
 const NO_SOURCE: Instead = Nothing(
     "zonesync has no such source (it reads Ingresses and Services, from a cluster or manifest files)",
 );
-const NO_PODS_OR_NODES: Instead = Nothing(
-    "zonesync does not read Pods, Nodes or EndpointSlices (it publishes Ingresses and LoadBalancer, ExternalName and ClusterIP Services)",
+const NO_PODS: Instead = Nothing(
+    "zonesync does not read Pods (NodePort and headless Services are published from Nodes and EndpointSlices)",
 );
 
 /// Every external-dns flag zonesync does not take. A test checks that none of them is a
@@ -60,13 +60,32 @@ pub const EXTERNAL_DNS_ONLY_FLAGS: &[Row] = &[
             "a load balancer host name is published as a CNAME record, resolved by DNS clients",
         ),
     ),
-    ("listen-endpoint-events", NO_PODS_OR_NODES),
-    ("always-publish-not-ready-addresses", NO_PODS_OR_NODES),
-    ("publish-host-ip", NO_PODS_OR_NODES),
-    ("exclude-unschedulable", NO_PODS_OR_NODES),
-    ("expose-internal-ipv6", NO_PODS_OR_NODES),
-    ("ignore-non-host-network-pods", NO_PODS_OR_NODES),
-    ("pod-source-domain", NO_PODS_OR_NODES),
+    (
+        "listen-endpoint-events",
+        Nothing(
+            "zonesync always watches the EndpointSlices of headless and NodePort Services and re-plans the Services a change concerns",
+        ),
+    ),
+    (
+        "publish-host-ip",
+        Nothing(
+            "a Pod's host IP needs a Pod watch, which zonesync does not have; headless Services are published with their endpoints' addresses",
+        ),
+    ),
+    (
+        "exclude-unschedulable",
+        Nothing(
+            "cordoned nodes are always left out of NodePort Services' records (external-dns's default)",
+        ),
+    ),
+    (
+        "expose-internal-ipv6",
+        Nothing(
+            "NodePort Services publish the nodes' external addresses, or with the access annotation `private` their internal ones (IPv6 included)",
+        ),
+    ),
+    ("ignore-non-host-network-pods", NO_PODS),
+    ("pod-source-domain", NO_PODS),
     (
         "compatibility",
         Nothing(

@@ -82,7 +82,11 @@ fuzz_target!(|data: &[u8]| {
     check_outcome(&outcome, &ingress_resource);
 
     let service_resource = resource(&described, ResourceKind::Service);
-    let outcome = service::convert(&build_service(&described), &described.config);
+    let outcome = service::convert(
+        &build_service(&described),
+        &zonesync::source::backends::ServiceBackends::new(),
+        &described.config,
+    );
     check_outcome(&outcome, &service_resource);
 });
 

@@ -100,13 +100,19 @@ impl DesiredIndex {
             let since = previous.and_then(|p| p.targetless_since).unwrap_or(now);
             if since.elapsed() < self.grace {
                 entry.targetless_since = Some(since);
-                let last_targets = previous
+                let last = previous
                     .and_then(|p| p.claim.as_ref())
-                    .map(|c| c.targets.clone())
-                    .filter(|t| !t.is_empty());
-                if let (Some(claim), Some(targets)) = (entry.claim.as_mut(), last_targets) {
+                    .filter(|c| !c.targets.is_empty() || !c.records.is_empty());
+                if let (Some(claim), Some(last)) = (entry.claim.as_mut(), last) {
                     tracing::info!(%resource, grace = ?self.grace, "no targets any more; keeping the last ones for the grace period");
-                    claim.targets = targets;
+                    claim.targets = last.targets.clone();
+                    // Records (a NodePort or headless Service's) may have names of their own.
+                    claim.records = last.records.clone();
+                    for name in &last.names {
+                        if !claim.names.contains(name) {
+                            claim.names.push(name.clone());
+                        }
+                    }
                 }
             }
         }
@@ -476,6 +482,40 @@ mod tests {
         assert_eq!(
             index.object_status("ingress/default/web"),
             ObjectStatus::Selected
+        );
+    }
+
+    #[test]
+    fn records_of_services_without_addresses_are_kept_for_the_grace_period() {
+        let service = |records: &[(&str, &str)]| {
+            let mut outcome = outcome("np", &["np.example.com"], "192.0.2.1");
+            let claim = outcome.claim.as_mut().unwrap();
+            claim.targets.clear();
+            for (host, value) in records {
+                claim.names.push(name(host));
+                claim.records.push(zonesync_core::Endpoint::new(
+                    name(host),
+                    zonesync_core::RecordType::Srv,
+                    [*value],
+                ));
+            }
+            claim.names.dedup();
+            outcome
+        };
+        let mut index = DesiredIndex::new(std::time::Duration::from_secs(60));
+        index.upsert(service(&[(
+            "_np._tcp.np.example.com",
+            "0 50 30080 np.example.com",
+        )]));
+        dirty(&mut index);
+        // The records vanish (no node address): the last ones stay wanted, names included.
+        index.upsert(service(&[]));
+        assert!(dirty(&mut index).is_empty());
+        let desired = index.desired_for([name("_np._tcp.np.example.com")].iter());
+        assert_eq!(desired.len(), 1);
+        assert_eq!(
+            index.object_status("ingress/default/np"),
+            ObjectStatus::Skipped
         );
     }
 

@@ -1,10 +1,12 @@
-//! Watches: Ingresses, Services, Gateway API routes (with their Gateways and, when a listener
-//! admits routes by namespace labels, Namespaces) and DNSEndpoints streamed from the API server
-//! into the desired-state index.
+//! Watches: Ingresses, Services (with the Nodes and EndpointSlices of NodePort and headless
+//! Services), Gateway API routes (with their Gateways and, when a listener admits routes by
+//! namespace labels, Namespaces) and DNSEndpoints streamed from the API server into the
+//! desired-state index.
 //!
 //! Each object is converted into its small claim as soon as it arrives; the object itself is
 //! dropped (routes keep a slim copy, so a Gateway change can recompute the routes attached to
-//! it). A (re-)list is buffered until it completes, then replaces that kind's objects as a
+//! it; NodePort and headless Services likewise, for Node and EndpointSlice changes, of which
+//! only the addresses are kept). A (re-)list is buffered until it completes, then replaces that kind's objects as a
 //! whole, so a failed or partial list can never look like "these objects are gone". Routes are
 //! published only once the Gateways they resolve against are listed.
 
@@ -13,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -23,12 +26,13 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::metrics::ResourceLabels;
 use super::reconcile::lock;
+use crate::source::backends::{ServiceArrival, ServiceTable};
 use crate::source::gateway::RouteTable;
 use crate::source::gateway_api::{
     GrpcRouteObject, HttpRouteObject, NamespaceObject, Route, RouteKind, TcpRouteObject,
     TlsRouteObject, UdpRouteObject,
 };
-use crate::source::{ObjectOutcome, ResourceKind, ResourceRef, SourceConfig, ingress, service};
+use crate::source::{ObjectOutcome, ResourceKind, ResourceRef, SourceConfig, ingress};
 
 /// Starts one watch per configured kind.
 pub fn spawn_all(
@@ -59,16 +63,27 @@ pub fn spawn_all(
         )));
     }
     if config.kinds.contains(&ResourceKind::Service) {
-        let api = crate::cluster::services(&client, config);
-        tasks.push(tokio::spawn(watch_kind::<Service>(
-            api,
+        let table = ServiceTable::new(config);
+        let services = Arc::new(ServiceWatch {
+            needs_nodes: table.needs_nodes(),
+            needs_slices: table.needs_slices(),
+            table: Mutex::new(table),
+            client: client.clone(),
+            config: config.clone(),
+            watch_list,
+            shared: shared.clone(),
+            shutdown: shutdown.clone(),
+        });
+        tasks.push(tokio::spawn(watch_services(
+            services.clone(),
             watcher_config.clone(),
-            ResourceKind::Service,
-            service::convert,
-            config.clone(),
-            shared.clone(),
-            shutdown.clone(),
         )));
+        if services.needs_nodes {
+            tasks.push(tokio::spawn(watch_nodes(services.clone())));
+        }
+        if services.needs_slices {
+            tasks.push(tokio::spawn(watch_endpoint_slices(services)));
+        }
     }
     let route_kinds: Vec<RouteKind> = config.kinds.iter().filter_map(|k| k.route_kind()).collect();
     if !route_kinds.is_empty() {
@@ -129,12 +144,13 @@ pub fn spawn_all(
     tasks
 }
 
-/// What a watch delivers, once lists are complete.
-enum Update<K> {
+/// What a watch delivers, once lists are complete: objects reduced to `T` as they arrive
+/// (deleted objects stay whole, for their name).
+enum Update<K, T = K> {
     /// A completed (re-)list.
-    Listed(Vec<K>),
+    Listed(Vec<T>),
     /// An object added or changed.
-    Applied(K),
+    Applied(T),
     /// An object deleted.
     Deleted(K),
 }
@@ -198,7 +214,24 @@ async fn follow<K>(
     served: Served,
     shared: &Shared,
     shutdown: &CancellationToken,
-    mut handle: impl FnMut(Update<K>),
+    handle: impl FnMut(Update<K>),
+) where
+    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+    K::DynamicType: Default,
+{
+    follow_reduced(api, config, served, shared, shutdown, |k| k, handle).await;
+}
+
+/// [`follow`], reducing each listed or applied object with `reduce` as it arrives, so a
+/// (re-)list holds only the reduced forms.
+async fn follow_reduced<K, T>(
+    api: Api<K>,
+    config: watcher::Config,
+    served: Served,
+    shared: &Shared,
+    shutdown: &CancellationToken,
+    reduce: impl Fn(K) -> T,
+    mut handle: impl FnMut(Update<K, T>),
 ) where
     K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
     K::DynamicType: Default,
@@ -208,7 +241,7 @@ async fn follow<K>(
         resource: label.clone(),
     };
     let mut stream = watcher::watcher(api, config).default_backoff().boxed();
-    let mut buffer: Option<Vec<K>> = None;
+    let mut buffer: Option<Vec<T>> = None;
     loop {
         let event = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -220,7 +253,9 @@ async fn follow<K>(
         };
         match event {
             Ok(Event::Init) => buffer = Some(Vec::new()),
-            Ok(Event::InitApply(object)) => buffer.get_or_insert_with(Vec::new).push(object),
+            Ok(Event::InitApply(object)) => {
+                buffer.get_or_insert_with(Vec::new).push(reduce(object))
+            }
             Ok(Event::InitDone) => {
                 let objects = buffer.take().unwrap_or_default();
                 tracing::info!(resource = %label, objects = objects.len(), "list complete");
@@ -229,7 +264,7 @@ async fn follow<K>(
                 shared.health.set_watch_failing(None);
             }
             Ok(Event::Apply(object)) => {
-                handle(Update::Applied(object));
+                handle(Update::Applied(reduce(object)));
                 shared.health.set_watch_failing(None);
             }
             Ok(Event::Delete(object)) => handle(Update::Deleted(object)),
@@ -413,6 +448,150 @@ async fn watch_namespaces(routes: Arc<RouteWatch>) {
                     .namespace_changed(object.0.metadata.name.as_deref().unwrap_or_default(), None),
             }
             routes.publish();
+        },
+    )
+    .await;
+}
+
+/// The shared state of the Service, Node and EndpointSlice watches.
+struct ServiceWatch {
+    table: Mutex<ServiceTable>,
+    needs_nodes: bool,
+    needs_slices: bool,
+    client: Client,
+    config: SourceConfig,
+    watch_list: bool,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+}
+
+impl ServiceWatch {
+    fn table(&self) -> std::sync::MutexGuard<'_, ServiceTable> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publishes recomputed Services into the index (nothing while Nodes or EndpointSlices are
+    /// still being listed).
+    fn publish(&self) {
+        let publish = self.table().drain(&self.config);
+        if publish.is_empty() {
+            return;
+        }
+        {
+            let mut index = lock(&self.shared.index);
+            if let Some(outcomes) = publish.replace {
+                index.replace_kind(ResourceKind::Service, outcomes);
+            }
+            for outcome in publish.upsert {
+                index.upsert(outcome);
+            }
+        }
+        self.shared.dirty.notify_one();
+    }
+
+    fn watcher_config(&self) -> watcher::Config {
+        let config = watcher::Config::default();
+        if self.watch_list {
+            config.streaming_lists()
+        } else {
+            config
+        }
+    }
+}
+
+async fn watch_services(services: Arc<ServiceWatch>, config: watcher::Config) {
+    let api = crate::cluster::services(&services.client, &services.config);
+    let served = Served {
+        label: ResourceKind::Service.as_str().into(),
+        api_version: "v1".into(),
+        kind: "Service".into(),
+        plural: "services".into(),
+        source_name: "service".into(),
+    };
+    let shutdown = services.shutdown.clone();
+    let shared = services.shared.clone();
+    let source = services.config.clone();
+    let arrive = move |service: Service| ServiceArrival::new(service, &source);
+    follow_reduced(api, config, served, &shared, &shutdown, arrive, |update| {
+        match update {
+            Update::Listed(objects) => services.table().services_listed(objects),
+            Update::Applied(object) => services.table().service_applied(object),
+            Update::Deleted(object) => {
+                let resource = services.table().service_deleted(&object);
+                lock(&services.shared.index).remove(&resource);
+                services.shared.dirty.notify_one();
+            }
+        }
+        services.publish();
+    })
+    .await;
+}
+
+async fn watch_nodes(services: Arc<ServiceWatch>) {
+    let api = crate::cluster::nodes(&services.client);
+    let served = Served {
+        label: "node".into(),
+        api_version: "v1".into(),
+        kind: "Node".into(),
+        plural: "nodes".into(),
+        source_name: "service".into(),
+    };
+    let shutdown = services.shutdown.clone();
+    let shared = services.shared.clone();
+    let config = services.watcher_config();
+    follow(
+        api,
+        config,
+        served,
+        &shared,
+        &shutdown,
+        |update: Update<Node>| {
+            match update {
+                Update::Listed(objects) => services.table().nodes_listed(&objects),
+                Update::Applied(object) => services
+                    .table()
+                    .node_changed(&object.name_any(), Some(&object)),
+                Update::Deleted(object) => services.table().node_changed(&object.name_any(), None),
+            }
+            services.publish();
+        },
+    )
+    .await;
+}
+
+async fn watch_endpoint_slices(services: Arc<ServiceWatch>) {
+    let api = crate::cluster::endpoint_slices(&services.client, &services.config);
+    let served = Served {
+        label: "endpointslice".into(),
+        api_version: "discovery.k8s.io/v1".into(),
+        kind: "EndpointSlice".into(),
+        plural: "endpointslices".into(),
+        source_name: "service".into(),
+    };
+    let shutdown = services.shutdown.clone();
+    let shared = services.shared.clone();
+    let config = services.watcher_config();
+    follow(
+        api,
+        config,
+        served,
+        &shared,
+        &shutdown,
+        |update: Update<EndpointSlice>| {
+            match update {
+                Update::Listed(objects) => services.table().slices_listed(&objects),
+                Update::Applied(object) => services.table().slice_changed(
+                    &object.namespace().unwrap_or_else(|| "default".into()),
+                    &object.name_any(),
+                    Some(&object),
+                ),
+                Update::Deleted(object) => services.table().slice_changed(
+                    &object.namespace().unwrap_or_else(|| "default".into()),
+                    &object.name_any(),
+                    None,
+                ),
+            }
+            services.publish();
         },
     )
     .await;

@@ -163,7 +163,11 @@ impl ServiceBuilder {
     }
 
     fn convert(&self, config: &SourceConfig) -> ObjectOutcome {
-        service::convert(&self.0, config)
+        service::convert(
+            &self.0,
+            &crate::source::backends::ServiceBackends::new(),
+            config,
+        )
     }
 }
 
@@ -493,25 +497,422 @@ fn cluster_ip_services_need_publish_internal_services() {
     assert_eq!(targets(&annotated), ["lb.example.net"]);
 }
 
+fn node(
+    name: &str,
+    external: &[&str],
+    internal: &[&str],
+    unschedulable: bool,
+) -> k8s_openapi::api::core::v1::Node {
+    let mut addresses: Vec<serde_json::Value> = external
+        .iter()
+        .map(|a| serde_json::json!({"type": "ExternalIP", "address": a}))
+        .collect();
+    addresses.extend(
+        internal
+            .iter()
+            .map(|a| serde_json::json!({"type": "InternalIP", "address": a})),
+    );
+    addresses.push(serde_json::json!({"type": "Hostname", "address": name}));
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {"unschedulable": unschedulable},
+        "status": {"addresses": addresses},
+    }))
+    .unwrap()
+}
+
+/// One endpoint of an EndpointSlice: address, ready, serving, terminating, hostname, node.
+type SliceEntry<'a> = (&'a str, bool, bool, bool, Option<&'a str>, &'a str);
+
+fn slice(
+    service: &str,
+    name: &str,
+    address_type: &str,
+    entries: &[SliceEntry],
+) -> k8s_openapi::api::discovery::v1::EndpointSlice {
+    let endpoints: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(address, ready, serving, terminating, hostname, node)| {
+            serde_json::json!({
+                "addresses": [address],
+                "conditions": {"ready": ready, "serving": serving, "terminating": terminating},
+                "hostname": hostname,
+                "nodeName": node,
+                "targetRef": {"kind": "Pod", "name": format!("{service}-{address}"), "namespace": "default"},
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name, "namespace": "default", "labels": {"kubernetes.io/service-name": service}},
+        "addressType": address_type,
+        "endpoints": endpoints,
+    }))
+    .unwrap()
+}
+
+fn backends(
+    nodes: &[k8s_openapi::api::core::v1::Node],
+    slices: &[k8s_openapi::api::discovery::v1::EndpointSlice],
+) -> backends::ServiceBackends {
+    let mut backends = backends::ServiceBackends::new();
+    for n in nodes {
+        backends.set_node(
+            n.metadata.name.as_deref().unwrap(),
+            backends::NodeAddresses::from_node(n),
+        );
+    }
+    for s in slices {
+        backends.set_slice(
+            "default",
+            s.metadata.name.as_deref().unwrap(),
+            backends::SliceEndpoints::from_slice(s),
+        );
+    }
+    backends
+}
+
+/// `name TYPE target,target` for each endpoint of an outcome, sorted.
+fn records(outcome: &ObjectOutcome) -> Vec<String> {
+    let mut records: Vec<String> = outcome
+        .claim
+        .as_ref()
+        .map(|c| {
+            c.endpoints()
+                .iter()
+                .map(|e| {
+                    let targets: Vec<&str> = e.targets.iter().map(String::as_str).collect();
+                    format!("{} {} {}", e.name, e.record_type, targets.join(","))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    records.sort();
+    records
+}
+
+impl ServiceBuilder {
+    fn convert_with(
+        &self,
+        backends: &backends::ServiceBackends,
+        config: &SourceConfig,
+    ) -> ObjectOutcome {
+        service::convert(&self.0, backends, config)
+    }
+}
+
+/// (case, nodes, access annotation, expected address records)
+type NodePortCase<'a> = (
+    &'a str,
+    &'a [k8s_openapi::api::core::v1::Node],
+    Option<&'a str>,
+    &'a [&'a str],
+);
+
 #[test]
-fn node_port_and_headless_services_are_skipped_whole_and_reported() {
-    let node_port = service("np", "NodePort")
+fn node_port_services_point_at_the_nodes_addresses() {
+    let cloud = [
+        node("n1", &["203.0.113.1"], &["10.0.0.1"], false),
+        node(
+            "n2",
+            &["203.0.113.2", "2001:db8::2"],
+            &["10.0.0.2", "fd00::2"],
+            false,
+        ),
+        node("cordoned", &["203.0.113.3"], &["10.0.0.3"], true),
+    ];
+    let on_premises = [
+        node("n1", &[], &["10.0.0.1"], false),
+        node("n2", &[], &["10.0.0.2"], false),
+    ];
+    let cases: [NodePortCase; 5] = [
+        (
+            "external addresses when a node has one; cordoned nodes left out",
+            &cloud,
+            None,
+            &[
+                "np.example.com A 203.0.113.1,203.0.113.2",
+                "np.example.com AAAA 2001:db8::2",
+            ],
+        ),
+        (
+            "internal addresses when no node has an external one",
+            &on_premises,
+            None,
+            &["np.example.com A 10.0.0.1,10.0.0.2"],
+        ),
+        (
+            "access: private takes the internal addresses",
+            &cloud,
+            Some("private"),
+            &[
+                "np.example.com A 10.0.0.1,10.0.0.2",
+                "np.example.com AAAA fd00::2",
+            ],
+        ),
+        (
+            "access: public takes the external addresses",
+            &cloud,
+            Some("public"),
+            &[
+                "np.example.com A 203.0.113.1,203.0.113.2",
+                "np.example.com AAAA 2001:db8::2",
+            ],
+        ),
+        (
+            "access: public without external addresses publishes no address",
+            &on_premises,
+            Some("public"),
+            &[],
+        ),
+    ];
+    for (case, nodes, access, expected) in cases {
+        let mut builder = service("np", "NodePort").annotation(HOSTNAME, "np.example.com");
+        if let Some(access) = access {
+            builder = builder.annotation("external-dns.alpha.kubernetes.io/access", access);
+        }
+        let outcome = builder.convert_with(&backends(nodes, &[]), &config());
+        let addresses: Vec<String> = records(&outcome)
+            .into_iter()
+            .filter(|r| !r.contains(" SRV "))
+            .collect();
+        assert_eq!(addresses, expected, "{case}");
+        assert!(outcome.skipped.is_empty(), "{case}: {:?}", outcome.skipped);
+        // Without an address there are no SRV records either: the Service is targetless, so
+        // its existing records are kept for the grace period.
+        assert_eq!(
+            outcome.claim.as_ref().unwrap().is_targetless(),
+            expected.is_empty(),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn node_ports_get_the_srv_records_external_dns_writes() {
+    let outcome = service("game", "NodePort")
+        .annotation(HOSTNAME, "game.example.com,play.example.com")
+        .annotation("external-dns.kubernetes.io/ttl", "60")
+        .spec(|s| {
+            s.ports = Some(
+                serde_json::from_value(serde_json::json!([
+                    {"name": "http", "port": 80, "nodePort": 30080, "protocol": "TCP"},
+                    {"port": 53, "nodePort": 30053, "protocol": "UDP"},
+                    {"port": 9000},
+                ]))
+                .unwrap(),
+            )
+        })
+        .convert_with(
+            &backends(&[node("n1", &["203.0.113.1"], &[], false)], &[]),
+            &config(),
+        );
+    assert_eq!(
+        records(&outcome),
+        [
+            "_game._tcp.game.example.com SRV 0 50 30080 game.example.com",
+            "_game._tcp.play.example.com SRV 0 50 30080 play.example.com",
+            "_game._udp.game.example.com SRV 0 50 30053 game.example.com",
+            "_game._udp.play.example.com SRV 0 50 30053 play.example.com",
+            "game.example.com A 203.0.113.1",
+            "play.example.com A 203.0.113.1",
+        ]
+    );
+    let claim = outcome.claim.as_ref().unwrap();
+    for endpoint in claim.endpoints() {
+        assert_eq!(endpoint.ttl, Some(60), "{}", endpoint.name);
+        assert_eq!(endpoint.resource(), Some("service/default/game"));
+    }
+    assert!(
+        claim
+            .names
+            .iter()
+            .any(|n| n.as_str() == "_game._udp.play.example.com"),
+        "SRV names are claimed, so the index re-plans them"
+    );
+}
+
+#[test]
+fn external_traffic_policy_local_takes_the_nodes_the_endpoints_run_on() {
+    let nodes = [
+        node("n1", &["203.0.113.1"], &[], false),
+        node("n2", &["203.0.113.2"], &[], false),
+        node("n3", &["203.0.113.3"], &[], false),
+    ];
+    // (case, endpoints: address, ready, serving, terminating, hostname, node; expected)
+    let cases: [(&str, &[SliceEntry], &str); 4] = [
+        (
+            "ready endpoints first",
+            &[
+                ("10.1.0.1", true, true, false, None, "n1"),
+                ("10.1.0.2", false, true, true, None, "n2"),
+                ("10.1.0.3", false, false, false, None, "n3"),
+            ],
+            "np.example.com A 203.0.113.1",
+        ),
+        (
+            "else serving (terminating) ones",
+            &[
+                ("10.1.0.2", false, true, true, None, "n2"),
+                ("10.1.0.3", false, false, false, None, "n3"),
+            ],
+            "np.example.com A 203.0.113.2",
+        ),
+        (
+            "else any",
+            &[("10.1.0.3", false, false, false, None, "n3")],
+            "np.example.com A 203.0.113.3",
+        ),
+        (
+            "several nodes",
+            &[
+                ("10.1.0.1", true, true, false, None, "n1"),
+                ("10.1.0.3", true, true, false, None, "n3"),
+            ],
+            "np.example.com A 203.0.113.1,203.0.113.3",
+        ),
+    ];
+    for (case, entries, expected) in cases {
+        let outcome = service("np", "NodePort")
+            .annotation(HOSTNAME, "np.example.com")
+            .spec(|s| s.external_traffic_policy = Some("Local".into()))
+            .convert_with(
+                &backends(&nodes, &[slice("np", "np-abc", "IPv4", entries)]),
+                &config(),
+            );
+        assert_eq!(records(&outcome), [expected], "{case}");
+    }
+    // Without Local every node counts.
+    let cluster = service("np", "NodePort")
         .annotation(HOSTNAME, "np.example.com")
-        .convert(&config());
-    assert!(node_port.is_skipped_whole());
-    assert_eq!(node_port.skipped[0].field, "spec.type");
-    let headless = service("hl", "ClusterIP")
-        .annotation(HOSTNAME, "hl.example.com")
-        .spec(|s| s.cluster_ip = Some("None".into()))
-        .convert(&SourceConfig {
-            publish_internal_services: true,
+        .convert_with(
+            &backends(
+                &nodes,
+                &[slice(
+                    "np",
+                    "np-abc",
+                    "IPv4",
+                    &[("10.1.0.1", true, true, false, None, "n1")],
+                )],
+            ),
+            &config(),
+        );
+    assert_eq!(
+        records(&cluster),
+        ["np.example.com A 203.0.113.1,203.0.113.2,203.0.113.3"]
+    );
+}
+
+#[test]
+fn headless_services_point_at_their_ready_endpoints() {
+    let entries: &[SliceEntry] = &[
+        ("10.1.0.1", true, true, false, Some("web-0"), "n1"),
+        ("10.1.0.2", true, true, false, None, "n2"),
+        ("10.1.0.3", false, false, false, Some("web-2"), "n1"),
+    ];
+    let slices = [
+        slice("web", "web-v4", "IPv4", entries),
+        slice(
+            "web",
+            "web-v6",
+            "IPv6",
+            &[("fd00::1", true, true, false, None, "n1")],
+        ),
+        slice(
+            "web",
+            "web-fqdn",
+            "FQDN",
+            &[("db.example.net", true, true, false, None, "n1")],
+        ),
+        slice(
+            "other",
+            "other-v4",
+            "IPv4",
+            &[("10.9.0.1", true, true, false, None, "n1")],
+        ),
+    ];
+    let backends = backends(&[], &slices);
+    let headless = || {
+        service("web", "ClusterIP")
+            .annotation(HOSTNAME, "web.example.com")
+            .spec(|s| s.cluster_ip = Some("None".into()))
+    };
+    // Published without --publish-internal-services, as external-dns does.
+    let ready = headless().convert_with(&backends, &config());
+    assert_eq!(
+        records(&ready),
+        [
+            "web-0.web.example.com A 10.1.0.1",
+            "web.example.com A 10.1.0.1,10.1.0.2",
+            "web.example.com AAAA fd00::1",
+        ]
+    );
+    let with_not_ready = [
+        "web-0.web.example.com A 10.1.0.1",
+        "web-2.web.example.com A 10.1.0.3",
+        "web.example.com A 10.1.0.1,10.1.0.2,10.1.0.3",
+        "web.example.com AAAA fd00::1",
+    ];
+    let by_spec = headless()
+        .spec(|s| s.publish_not_ready_addresses = Some(true))
+        .convert_with(&backends, &config());
+    assert_eq!(records(&by_spec), with_not_ready);
+    let by_flag = headless().convert_with(
+        &backends,
+        &SourceConfig {
+            always_publish_not_ready_addresses: true,
             ..config()
-        });
-    assert!(headless.is_skipped_whole());
-    assert!(headless.skipped[0].reason.contains("records are kept"));
-    // Without names there is nothing to report.
-    let quiet = service("np", "NodePort").convert(&config());
-    assert!(!quiet.selected && quiet.skipped.is_empty());
+        },
+    );
+    assert_eq!(records(&by_flag), with_not_ready);
+    // The target annotation wins over the endpoints.
+    let annotated = headless()
+        .annotation("external-dns.kubernetes.io/target", "192.0.2.9")
+        .convert_with(&backends, &config());
+    assert_eq!(records(&annotated), ["web.example.com A 192.0.2.9"]);
+}
+
+#[test]
+fn headless_endpoints_that_are_not_pods_are_left_out() {
+    let mut manual = slice(
+        "web",
+        "web-manual",
+        "IPv4",
+        &[("10.1.0.7", true, true, false, None, "n1")],
+    );
+    manual.endpoints.as_mut().unwrap()[0].target_ref = None;
+    let outcome = service("web", "ClusterIP")
+        .annotation(HOSTNAME, "web.example.com")
+        .spec(|s| s.cluster_ip = Some("None".into()))
+        .convert_with(&backends(&[], &[manual]), &config());
+    assert!(records(&outcome).is_empty());
+    // Still claiming its name without a target: its records are kept for the grace period.
+    assert!(outcome.claim.as_ref().unwrap().is_targetless());
+}
+
+#[test]
+fn node_port_and_headless_services_without_names_are_not_selected() {
+    let backends = backends(&[node("n1", &["203.0.113.1"], &[], false)], &[]);
+    let node_port = service("np", "NodePort").convert_with(&backends, &config());
+    assert!(!node_port.selected && node_port.skipped.is_empty());
+    let headless = service("hl", "ClusterIP")
+        .spec(|s| s.cluster_ip = Some("None".into()))
+        .convert_with(&backends, &config());
+    assert!(!headless.selected);
+}
+
+#[test]
+fn target_net_filters_apply_to_node_addresses() {
+    let mut config = config();
+    config.targets =
+        crate::filter::TargetPolicy::new(&[], &["10.0.0.0/8".to_string()], &[], false).unwrap();
+    let outcome = service("np", "NodePort")
+        .annotation(HOSTNAME, "np.example.com")
+        .annotation("external-dns.kubernetes.io/access", "private")
+        .convert_with(
+            &backends(&[node("n1", &[], &["10.0.0.1", "192.168.0.1"], false)], &[]),
+            &config,
+        );
+    assert_eq!(records(&outcome), ["np.example.com A 192.168.0.1"]);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The manifest source: Ingresses, Services, Gateway API routes with their Gateways (and
+//! The manifest source: Ingresses, Services (with the Nodes and EndpointSlices `NodePort` and
+//! headless Services are published with), Gateway API routes with their Gateways (and
 //! Namespaces, for listeners that admit routes by namespace labels) and DNSEndpoints read from
 //! YAML or JSON files instead of a cluster (`--source manifest --manifest PATH`), for the demo, CI checks and GitOps reviews.
 //!
@@ -8,10 +9,12 @@
 
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use serde_json::Value;
 
+use super::backends::{NodeAddresses, ServiceBackends, SliceEndpoints};
 use super::gateway::GatewaySet;
 use super::gateway_api::{GatewayObject, NamespaceLabels, Route, RouteKind};
 use super::{CrdSource, ResourceKind, SourceConfig, SourceSnapshot, dnsendpoint, gateway};
@@ -80,6 +83,10 @@ pub enum KubeObject {
     Gateway(Box<GatewayObject>),
     /// A Namespace (its labels).
     Namespace(Box<NamespaceLabels>),
+    /// A Node (its addresses).
+    Node(Box<Node>),
+    /// A `discovery.k8s.io/v1` EndpointSlice.
+    EndpointSlice(Box<EndpointSlice>),
     /// A DNSEndpoint (of the kind `--crd-source-apiversion`/`--crd-source-kind` name).
     DnsEndpoint(Box<dnsendpoint::DnsEndpoint>),
 }
@@ -247,6 +254,16 @@ fn push_document(
                 serde_json::from_value(value).map_err(|e| malformed(&kind, e.to_string()))?;
             objects.push(KubeObject::Gateway(Box::new(gateway)));
         }
+        "Node" if api_version == "v1" => {
+            let node: Node =
+                serde_json::from_value(value).map_err(|e| malformed(&kind, e.to_string()))?;
+            objects.push(KubeObject::Node(Box::new(node)));
+        }
+        "EndpointSlice" if api_version == "discovery.k8s.io/v1" => {
+            let slice: EndpointSlice =
+                serde_json::from_value(value).map_err(|e| malformed(&kind, e.to_string()))?;
+            objects.push(KubeObject::EndpointSlice(Box::new(slice)));
+        }
         "Namespace" if api_version == "v1" => {
             let namespace: NamespaceLabels =
                 serde_json::from_value(value).map_err(|e| malformed(&kind, e.to_string()))?;
@@ -273,8 +290,24 @@ pub fn snapshot(objects: &[KubeObject], config: &SourceConfig) -> SourceSnapshot
     let mut snapshot = SourceSnapshot::default();
     // Routes are resolved against every Gateway and Namespace in the files, wherever they are.
     let mut gateways = GatewaySet::new();
+    // NodePort and headless Services are resolved against every Node and EndpointSlice in the
+    // files.
+    let mut backends = ServiceBackends::new();
     for object in objects {
         match object {
+            KubeObject::Node(node) => {
+                backends.set_node(
+                    node.metadata.name.as_deref().unwrap_or_default(),
+                    NodeAddresses::from_node(node),
+                );
+            }
+            KubeObject::EndpointSlice(slice) => {
+                backends.set_slice(
+                    slice.metadata.namespace.as_deref().unwrap_or("default"),
+                    slice.metadata.name.as_deref().unwrap_or_default(),
+                    SliceEndpoints::from_slice(slice),
+                );
+            }
             KubeObject::Gateway(gateway) => {
                 gateways.upsert((**gateway).clone(), config);
             }
@@ -299,7 +332,7 @@ pub fn snapshot(objects: &[KubeObject], config: &SourceConfig) -> SourceSnapshot
                 ingress::convert(ingress, config)
             }
             KubeObject::Service(service) if config.kinds.contains(&ResourceKind::Service) => {
-                service::convert(service, config)
+                service::convert(service, &backends, config)
             }
             _ => continue,
         };

@@ -6,6 +6,7 @@
 //! object, the field and the value; every other claim is unaffected.
 
 pub mod annotations;
+pub mod backends;
 pub mod dnsendpoint;
 pub mod fqdn;
 pub mod gateway;
@@ -323,6 +324,8 @@ pub struct SourceConfig {
     pub service_types: Vec<String>,
     /// `--publish-internal-services`: ClusterIP Services are published with their cluster IP.
     pub publish_internal_services: bool,
+    /// `--always-publish-not-ready-addresses`: headless Services publish not-ready endpoints too.
+    pub always_publish_not_ready_addresses: bool,
     /// Which Gateways routes are resolved against.
     pub gateway: GatewayFilter,
     /// Where DNSEndpoints are read from.

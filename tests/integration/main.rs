@@ -13,5 +13,6 @@ mod markers;
 mod migration;
 mod rfc2136;
 mod route53;
+mod services;
 mod webhook;
 mod workload_checks;

@@ -485,11 +485,23 @@ fn service_types_beyond_load_balancer() {
         "{}",
         out.both()
     );
-    // The NodePort Service's records (written by external-dns) are kept, and it is reported.
+    // The NodePort Service's records (written by external-dns) are kept while no Node with an
+    // address is known, as a load balancer's are while it has no address.
     assert!(!out.stdout.contains("- np.example.com"), "{}", out.both());
     assert!(
+        out.stdout.contains("= np.example.com A (service/shop/np)"),
+        "{}",
+        out.both()
+    );
+    write(
+        &manifests,
+        "node.yaml",
+        "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus:\n  addresses: [{type: ExternalIP, address: 203.0.113.5}]\n",
+    );
+    let out = plan(&[]);
+    assert!(
         out.stdout
-            .contains("service/shop/np: skipped object: spec.type = \"NodePort\""),
+            .contains("~ np.example.com A 192.0.2.77 → 203.0.113.5 "),
         "{}",
         out.both()
     );

@@ -67,7 +67,8 @@ pub fn rules_to_access(rules: &[PolicyRule]) -> Access {
 /// Whether zonesync calls `resource` of `group` when it reads `sources` (`--source` values):
 /// Gateway API calls (and namespace reads, for listeners' namespace selectors) only for
 /// `gateway-*` sources, each route resource only for its own source, DNSEndpoint calls only
-/// for `crd`; everything else always.
+/// for `crd`, Node and EndpointSlice reads (for NodePort and headless Services) only for
+/// `service`; everything else always.
 pub fn needed_by_sources(group: &str, resource: &str, sources: &[&str]) -> bool {
     let gateway = sources.iter().any(|s| s.starts_with("gateway-"));
     match (group, resource) {
@@ -77,6 +78,7 @@ pub fn needed_by_sources(group: &str, resource: &str, sources: &[&str]) -> bool 
             .filter_map(|s| s.strip_prefix("gateway-"))
             .any(|kind| format!("{kind}s") == route),
         ("externaldns.k8s.io", _) => sources.contains(&"crd"),
+        ("", "nodes") | ("discovery.k8s.io", "endpointslices") => sources.contains(&"service"),
         _ => true,
     }
 }

@@ -37,6 +37,17 @@ impl ResourceType {
     /// `v1` Namespaces: cluster-scoped, with a `status` subresource. Served so that cluster-scoped
     /// paths work; namespaced objects do not need their namespace to exist.
     pub const NAMESPACE: Self = Self::builtin("", "v1", "Namespace", "namespaces", false, true);
+    /// `v1` Nodes: cluster-scoped, with a `status` subresource.
+    pub const NODE: Self = Self::builtin("", "v1", "Node", "nodes", false, true);
+    /// `discovery.k8s.io/v1` EndpointSlices: namespaced, no subresource.
+    pub const ENDPOINT_SLICE: Self = Self::builtin(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        true,
+        false,
+    );
 
     /// `gateway.networking.k8s.io/v1` Gateways: namespaced, with a `status` subresource.
     pub const GATEWAY: Self = Self::builtin(
@@ -116,13 +127,15 @@ impl ResourceType {
     ];
 
     /// Every resource type a server serves unless told otherwise.
-    pub const BUILTIN: [Self; 6] = [
+    pub const BUILTIN: [Self; 8] = [
         Self::SERVICE,
         Self::INGRESS,
         Self::LEASE,
         Self::CORE_EVENT,
         Self::EVENT,
         Self::NAMESPACE,
+        Self::NODE,
+        Self::ENDPOINT_SLICE,
     ];
 
     const fn builtin(
