@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use hickory_proto::rr::{Name, RData, RecordType as WireType};
 use zonesync_core::{
-    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorKind, Provider, ProviderError, Rejection,
-    Targets, Zone,
+    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorChain, ErrorKind, Provider, ProviderError,
+    Rejection, Targets, Zone,
 };
 
 use crate::client::Client;
@@ -70,7 +70,9 @@ impl Rfc2136Provider {
     /// Builds the provider. It connects on first use, so this only fails when the TSIG key name
     /// is not a usable DNS name.
     pub async fn new(config: Rfc2136Config) -> Result<Self, ProviderError> {
-        let client = Client::new(&config).map_err(ProviderError::config)?;
+        let client = Client::new(&config).map_err(|error| {
+            ProviderError::config(ErrorChain(&error).to_string()).with_source(error)
+        })?;
         let zones = config.zones().iter().cloned().map(Zone::new).collect();
         Ok(Self {
             config,
