@@ -750,6 +750,7 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
     .await;
 
     // Half the objects vanish at once, and one new object arrives.
+    let events = controller.watch_events();
     for i in 0..6 {
         setup
             .api
@@ -760,11 +761,11 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
         .api
         .apply(ingress("fresh", "fresh.example.com", Some("192.0.2.71")))
         .unwrap();
-    eventually(Duration::from_secs(10), "the new record", || {
-        has_record(&setup.zone(), "fresh", "192.0.2.71")
-    })
-    .await;
+    // Seven events (six deletions, one new object), all acted on: the zone file is written
+    // before the metrics and /readyz are updated, so waiting for the record alone is not enough.
+    controller.wait_settled(events + 7.0).await;
     let zone = setup.zone();
+    assert!(has_record(&zone, "fresh", "192.0.2.71"), "{zone}");
     assert_eq!(
         zone.lines().filter(|l| l.contains("192.0.2.70")).count(),
         12,
@@ -774,7 +775,10 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
         controller
             .metric("zonesync_changes_held_back")
             .unwrap_or(0.0)
-            >= 6.0
+            >= 6.0,
+        "{}\n{}",
+        controller.metrics(),
+        controller.log()
     );
     let (status, body) = controller.ready().unwrap();
     assert_eq!(status, 200, "the rest keeps working: {body}");
@@ -949,6 +953,7 @@ async fn a_large_sync_into_bind_lands_every_marker_and_keeps_the_safety_threshol
     .await;
 
     // Half the objects vanish at once (above --max-delete-percent=30), one new object arrives.
+    let events = controller.watch_events();
     for i in 0..OBJECTS / 2 {
         api.delete(&ResourceType::INGRESS, Some("default"), &format!("app{i}"))
             .unwrap();
@@ -962,6 +967,10 @@ async fn a_large_sync_into_bind_lands_every_marker_and_keeps_the_safety_threshol
             .any(|r| r.text() == "192.0.2.81")
     })
     .await;
+    // The record is served before /readyz is updated: wait until every event was acted on.
+    controller
+        .wait_settled(events + (OBJECTS / 2 + 1) as f64)
+        .await;
     assert_eq!(
         served("192.0.2.80").len(),
         OBJECTS,
