@@ -112,12 +112,10 @@ pub struct RunArgs {
 }
 
 /// Parses a duration the way Kubernetes and external-dns flags write them (`50ms`, `10m`, `1h30m`).
-pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
-    let parsed = crate::duration::parse(value.trim()).map_err(|e| e.to_string())?;
-    if parsed.negative {
-        return Err(format!("{value:?} is negative"));
-    }
-    Ok(parsed.duration)
+///
+/// Fails on a malformed, negative or too long duration.
+pub fn parse_duration(value: &str) -> Result<std::time::Duration, crate::duration::DurationError> {
+    crate::duration::parse_length(value.trim())
 }
 
 /// `zonesync plan`.
@@ -509,10 +507,17 @@ mod tests {
     /// used to panic inside kube's duration parser instead of naming the bad flag value.
     #[test]
     fn durations_too_long_to_count_are_an_error() {
-        let error = parse_duration("99999999999999999999h").unwrap_err();
+        let error = parse_duration("99999999999999999999h")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("too long a duration"), "{error}");
         assert!(parse_duration("5m-3s").is_err());
-        assert!(parse_duration("-5m").unwrap_err().contains("negative"));
+        assert!(
+            parse_duration("-5m")
+                .unwrap_err()
+                .to_string()
+                .contains("negative")
+        );
         assert_eq!(
             parse_duration(" 1h30m "),
             Ok(std::time::Duration::from_secs(5400))

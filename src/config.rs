@@ -33,6 +33,18 @@ pub enum ConfigError {
         #[source]
         source: SelectorError,
     },
+    /// `--annotation-prefix`.
+    #[error(transparent)]
+    Annotation(#[from] crate::source::annotations::AnnotationError),
+    /// The `--rfc2136-*` flags.
+    #[error(transparent)]
+    Rfc2136(#[from] zonesync_rfc2136::ConfigError),
+    /// The `--aws-*` flags.
+    #[error(transparent)]
+    Route53(#[from] zonesync_route53::ConfigError),
+    /// The `--webhook-provider-*` flags.
+    #[error(transparent)]
+    Webhook(#[from] zonesync_webhook::ConfigError),
 }
 
 /// Where desired state is read from.
@@ -200,7 +212,7 @@ impl Config {
         }
 
         let annotation_prefixes = match &args.annotation_prefix {
-            Some(prefix) => AnnotationPrefixes::only(prefix).map_err(invalid)?,
+            Some(prefix) => AnnotationPrefixes::only(prefix)?,
             None => AnnotationPrefixes::default(),
         };
         let selector = |flag: &'static str, value: &Option<String>| {
@@ -295,13 +307,9 @@ impl Config {
                     invalid("--provider zonefile needs --zonefile-dir DIR".into())
                 })?,
             },
-            ProviderName::Rfc2136 => {
-                ProviderConfig::Rfc2136(args.rfc2136.validate().map_err(invalid)?)
-            }
-            ProviderName::Aws => ProviderConfig::Route53(args.aws.validate().map_err(invalid)?),
-            ProviderName::Webhook => {
-                ProviderConfig::Webhook(args.webhook.validate().map_err(invalid)?)
-            }
+            ProviderName::Rfc2136 => ProviderConfig::Rfc2136(args.rfc2136.validate()?),
+            ProviderName::Aws => ProviderConfig::Route53(args.aws.validate()?),
+            ProviderName::Webhook => ProviderConfig::Webhook(args.webhook.validate()?),
         };
 
         let registry = Registry::new(RegistryConfig {

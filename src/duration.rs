@@ -39,6 +39,12 @@ pub enum DurationError {
         /// The text as given.
         input: String,
     },
+    /// A negative duration where only lengths make sense (see [`parse_length`]).
+    #[error("{input:?} is negative")]
+    Negative {
+        /// The text as given.
+        input: String,
+    },
 }
 
 /// A parsed duration with its sign (Go durations are signed, `std::time::Duration` is not).
@@ -109,6 +115,19 @@ pub fn parse(input: &str) -> Result<SignedDuration, DurationError> {
         negative: negative && !duration.is_zero(),
         duration,
     })
+}
+
+/// Parses a Go duration that must not be negative (a flag's interval or timeout).
+///
+/// Fails as [`parse`] does, and with [`DurationError::Negative`] on a negative value.
+pub fn parse_length(input: &str) -> Result<Duration, DurationError> {
+    let parsed = parse(input)?;
+    if parsed.negative {
+        return Err(DurationError::Negative {
+            input: input.to_string(),
+        });
+    }
+    Ok(parsed.duration)
 }
 
 /// `number` (`1`, `1.5`, `.5`) times `unit_nanos`. `Err(Some(problem))` for a malformed
@@ -196,5 +215,19 @@ mod tests {
             parse(&format!("{max}ns{max}ns")),
             Err(DurationError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn lengths_refuse_negative_values() {
+        assert_eq!(parse_length("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_length("-0s"), Ok(Duration::ZERO));
+        let error = parse_length("-5m").unwrap_err();
+        assert_eq!(
+            error,
+            DurationError::Negative {
+                input: "-5m".into()
+            }
+        );
+        assert_eq!(error.to_string(), "\"-5m\" is negative");
     }
 }

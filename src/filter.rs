@@ -13,7 +13,41 @@ pub struct SelectorError {
     /// The whole selector as given.
     pub input: String,
     /// What is wrong.
-    pub problem: String,
+    pub problem: SelectorProblem,
+}
+
+/// What is wrong in a label selector.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectorProblem {
+    /// A `)` without its `(`.
+    #[error("unbalanced ')'")]
+    UnbalancedClose,
+    /// A `(` without its `)`.
+    #[error("unbalanced '('")]
+    UnbalancedOpen,
+    /// Nothing between two commas.
+    #[error("empty requirement")]
+    EmptyRequirement,
+    /// A requirement that is none of the forms.
+    #[error("cannot read requirement {0:?}")]
+    Unreadable(String),
+    /// `in`/`notin` without a `(value,…)` set.
+    #[error("expected a (value,…) set in {0:?}")]
+    NoSet(String),
+    /// An operator other than `=`, `==`, `!=`, `in`, `notin`, `!`.
+    #[error("unknown operator {operator:?} in {requirement:?} (use =, ==, !=, in, notin, !)")]
+    UnknownOperator {
+        /// The operator.
+        operator: String,
+        /// The requirement holding it.
+        requirement: String,
+    },
+    /// A key with characters label keys cannot hold, or empty.
+    #[error("invalid key {0:?}")]
+    Key(String),
+    /// A value with characters label values cannot hold, or too long.
+    #[error("invalid value {0:?}")]
+    Value(String),
 }
 
 /// A parsed Kubernetes label selector (`app=web,tier!=db,env in (prod,staging),!legacy`).
@@ -33,7 +67,7 @@ impl LabelSelector {
     /// Fails on an empty requirement, an unbalanced parenthesis, an unknown operator, or a key
     /// or value with characters labels cannot hold.
     pub fn parse(input: &str) -> Result<Self, SelectorError> {
-        let error = |problem: String| SelectorError {
+        let error = |problem: SelectorProblem| SelectorError {
             input: input.to_string(),
             problem,
         };
@@ -63,7 +97,7 @@ impl LabelSelector {
     }
 }
 
-fn split_requirements(input: &str) -> Result<Vec<String>, String> {
+fn split_requirements(input: &str) -> Result<Vec<String>, SelectorProblem> {
     let mut requirements = Vec::new();
     let mut current = String::new();
     let mut depth = 0usize;
@@ -76,7 +110,7 @@ fn split_requirements(input: &str) -> Result<Vec<String>, String> {
             ')' => {
                 depth = depth
                     .checked_sub(1)
-                    .ok_or_else(|| "unbalanced ')'".to_string())?;
+                    .ok_or(SelectorProblem::UnbalancedClose)?;
                 current.push(character);
             }
             ',' if depth == 0 => requirements.push(std::mem::take(&mut current)),
@@ -84,7 +118,7 @@ fn split_requirements(input: &str) -> Result<Vec<String>, String> {
         }
     }
     if depth != 0 {
-        return Err("unbalanced '('".to_string());
+        return Err(SelectorProblem::UnbalancedOpen);
     }
     requirements.push(current);
     let requirements: Vec<String> = requirements
@@ -95,12 +129,12 @@ fn split_requirements(input: &str) -> Result<Vec<String>, String> {
         return Ok(Vec::new());
     }
     if requirements.iter().any(String::is_empty) {
-        return Err("empty requirement".to_string());
+        return Err(SelectorProblem::EmptyRequirement);
     }
     Ok(requirements)
 }
 
-fn parse_requirement(requirement: &str) -> Result<Expression, String> {
+fn parse_requirement(requirement: &str) -> Result<Expression, SelectorProblem> {
     if let Some(key) = requirement.strip_prefix('!') {
         return Ok(Expression::DoesNotExist(valid_key(key.trim())?));
     }
@@ -129,11 +163,11 @@ fn parse_requirement(requirement: &str) -> Result<Expression, String> {
         .split_once(char::is_whitespace)
         .map(|(op, set)| (op, set.trim()))
         .or_else(|| rest.find('(').map(|i| (rest[..i].trim(), &rest[i..])))
-        .ok_or_else(|| format!("cannot read requirement {requirement:?}"))?;
+        .ok_or_else(|| SelectorProblem::Unreadable(requirement.to_string()))?;
     let values = set
         .strip_prefix('(')
         .and_then(|s| s.strip_suffix(')'))
-        .ok_or_else(|| format!("expected a (value,…) set in {requirement:?}"))?;
+        .ok_or_else(|| SelectorProblem::NoSet(requirement.to_string()))?;
     let values: BTreeSet<String> = values
         .split(',')
         .map(|v| valid_value(v.trim()))
@@ -141,13 +175,14 @@ fn parse_requirement(requirement: &str) -> Result<Expression, String> {
     match operator {
         "in" => Ok(Expression::In(valid_key(key)?, values)),
         "notin" => Ok(Expression::NotIn(valid_key(key)?, values)),
-        other => Err(format!(
-            "unknown operator {other:?} in {requirement:?} (use =, ==, !=, in, notin, !)"
-        )),
+        other => Err(SelectorProblem::UnknownOperator {
+            operator: other.to_string(),
+            requirement: requirement.to_string(),
+        }),
     }
 }
 
-fn valid_key(key: &str) -> Result<String, String> {
+fn valid_key(key: &str) -> Result<String, SelectorProblem> {
     let ok = !key.is_empty()
         && key.len() <= 317
         && key
@@ -156,11 +191,11 @@ fn valid_key(key: &str) -> Result<String, String> {
     if ok {
         Ok(key.to_string())
     } else {
-        Err(format!("invalid key {key:?}"))
+        Err(SelectorProblem::Key(key.to_string()))
     }
 }
 
-fn valid_value(value: &str) -> Result<String, String> {
+fn valid_value(value: &str) -> Result<String, SelectorProblem> {
     let ok = value.len() <= 63
         && value
             .chars()
@@ -168,7 +203,7 @@ fn valid_value(value: &str) -> Result<String, String> {
     if ok {
         Ok(value.to_string())
     } else {
-        Err(format!("invalid value {value:?}"))
+        Err(SelectorProblem::Value(value.to_string()))
     }
 }
 
@@ -462,9 +497,30 @@ mod tests {
 
     #[test]
     fn rejects_malformed_selectors() {
-        for bad in ["a=b,,c", "env in (a", "env between (a)", "a=b c", "=x"] {
-            assert!(LabelSelector::parse(bad).is_err(), "{bad} should fail");
+        for (bad, problem) in [
+            ("a=b,,c", SelectorProblem::EmptyRequirement),
+            ("env in (a", SelectorProblem::UnbalancedOpen),
+            ("env)", SelectorProblem::UnbalancedClose),
+            (
+                "env between (a)",
+                SelectorProblem::UnknownOperator {
+                    operator: "between".into(),
+                    requirement: "env between (a)".into(),
+                },
+            ),
+            ("env in a", SelectorProblem::NoSet("env in a".into())),
+            ("a=b c", SelectorProblem::Value("b c".into())),
+            ("=x", SelectorProblem::Key(String::new())),
+        ] {
+            let error = LabelSelector::parse(bad).expect_err(bad);
+            assert_eq!(error.problem, problem, "{bad}");
         }
+        assert_eq!(
+            LabelSelector::parse("env between (a)")
+                .unwrap_err()
+                .to_string(),
+            "invalid selector \"env between (a)\": unknown operator \"between\" in \"env between (a)\" (use =, ==, !=, in, notin, !)"
+        );
     }
 
     fn targets(values: &[&str]) -> Vec<crate::source::Target> {

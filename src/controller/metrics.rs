@@ -74,6 +74,12 @@ pub struct Metrics {
     pub watch_synced: Family<ResourceLabels, Gauge>,
     /// Watch errors by resource.
     pub watch_errors: Family<ResourceLabels, Counter>,
+    /// Watch events taken into the desired-state index: a completed (re-)list, an object
+    /// added, changed or deleted.
+    pub watch_events: Counter,
+    /// How many watch events the controller had taken in when it last found nothing left to
+    /// plan or apply (see [`Metrics::settled`]).
+    pub watch_events_settled: Gauge,
     /// Objects in the desired-state index.
     pub indexed_objects: Gauge,
     /// Records held in the zone cache.
@@ -102,6 +108,8 @@ impl Metrics {
             leader: Gauge::default(),
             watch_synced: Family::default(),
             watch_errors: Family::default(),
+            watch_events: Counter::default(),
+            watch_events_settled: Gauge::default(),
             indexed_objects: Gauge::default(),
             cached_records: Gauge::default(),
             events_dropped: Counter::default(),
@@ -174,6 +182,16 @@ impl Metrics {
             metrics.watch_errors.clone(),
         );
         registry.register(
+            "watch_events",
+            "Watch events taken into the desired-state index",
+            metrics.watch_events.clone(),
+        );
+        registry.register(
+            "watch_events_settled",
+            "Watch events whose changes were all planned and applied when the controller last went idle",
+            metrics.watch_events_settled.clone(),
+        );
+        registry.register(
             "indexed_objects",
             "Objects in the desired-state index",
             metrics.indexed_objects.clone(),
@@ -206,6 +224,21 @@ impl Metrics {
             text.clear();
         }
         text
+    }
+
+    /// The watch events taken in so far. Read it before looking for work, and pass it to
+    /// [`settled`](Self::settled) when there is none.
+    pub fn watch_events_seen(&self) -> u64 {
+        self.watch_events.get()
+    }
+
+    /// The controller found nothing left to plan or apply after taking in `seen` watch events:
+    /// everything those events changed is in DNS (or held back, or waiting out a grace
+    /// period). Tests and operators compare it with `zonesync_watch_events_total` to know that
+    /// an event was acted on, not merely not yet reached.
+    pub fn settled(&self, seen: u64) {
+        self.watch_events_settled
+            .set(i64::try_from(seen).unwrap_or(i64::MAX));
     }
 
     /// Records a successful sync now.
@@ -241,11 +274,26 @@ mod tests {
             .inc();
         let text = metrics.encode();
         assert!(text.contains("zonesync_leader 1"), "{text}");
+        assert!(text.contains("zonesync_watch_events_total 0"), "{text}");
         assert!(
             text.contains(
                 "zonesync_changes_applied_total{action=\"create\",provider=\"zonefile\"} 1"
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn settled_watch_events_follow_what_was_seen() {
+        let metrics = Metrics::new();
+        metrics.watch_events.inc();
+        metrics.watch_events.inc();
+        let seen = metrics.watch_events_seen();
+        assert_eq!(seen, 2);
+        metrics.watch_events.inc();
+        metrics.settled(seen);
+        let text = metrics.encode();
+        assert!(text.contains("zonesync_watch_events_total 3"), "{text}");
+        assert!(text.contains("zonesync_watch_events_settled 2"), "{text}");
     }
 }

@@ -288,6 +288,8 @@ async fn reconcile_loop(
             .into_iter()
             .flatten()
             .min();
+        // Read before the dirty set: events counted by then have marked their names dirty.
+        let seen = shared.metrics.watch_events_seen();
         let has_dirty = lock(&shared.index).has_dirty();
         let batch_ready_at = [
             last_event_pass.map(|at| at + config.debounce),
@@ -307,6 +309,9 @@ async fn reconcile_loop(
             None
         };
         let Some(trigger) = trigger else {
+            if !has_dirty {
+                shared.metrics.settled(seen);
+            }
             let mut sleep_until = due.unwrap_or(now + config.interval);
             if has_dirty {
                 // Names wait for the batch window or a retry: wake when it ends.

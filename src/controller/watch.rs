@@ -260,14 +260,19 @@ async fn follow_reduced<K, T>(
                 let objects = buffer.take().unwrap_or_default();
                 tracing::info!(resource = %label, objects = objects.len(), "list complete");
                 handle(Update::Listed(objects));
+                shared.metrics.watch_events.inc();
                 shared.metrics.watch_synced.get_or_create(&labels).set(1);
                 shared.health.set_watch_failing(None);
             }
             Ok(Event::Apply(object)) => {
                 handle(Update::Applied(reduce(object)));
+                shared.metrics.watch_events.inc();
                 shared.health.set_watch_failing(None);
             }
-            Ok(Event::Delete(object)) => handle(Update::Deleted(object)),
+            Ok(Event::Delete(object)) => {
+                handle(Update::Deleted(object));
+                shared.metrics.watch_events.inc();
+            }
             Err(error) => {
                 let message = if is_not_found(&error) {
                     let message = served.message();
@@ -652,6 +657,7 @@ async fn watch_dnsendpoints(
                 let outcomes = buffer.take().unwrap_or_default();
                 tracing::info!(resource = %served.label, objects = outcomes.len(), "list complete");
                 lock(&shared.index).replace_kind(ResourceKind::DnsEndpoint, outcomes);
+                shared.metrics.watch_events.inc();
                 shared.metrics.watch_synced.get_or_create(&labels).set(1);
                 shared.health.set_watch_failing(None);
                 shared.dirty.notify_one();
@@ -659,6 +665,7 @@ async fn watch_dnsendpoints(
             Ok(Event::Apply(object)) => {
                 let outcome = crate::cluster::convert_dnsendpoint(object, &source);
                 lock(&shared.index).upsert(outcome);
+                shared.metrics.watch_events.inc();
                 shared.health.set_watch_failing(None);
                 shared.dirty.notify_one();
             }
@@ -669,6 +676,7 @@ async fn watch_dnsendpoints(
                     name: object.name_any(),
                 };
                 lock(&shared.index).remove(&resource.to_string());
+                shared.metrics.watch_events.inc();
                 shared.dirty.notify_one();
             }
             Err(error) => {
@@ -734,6 +742,7 @@ async fn watch_kind<K>(
                     "list complete"
                 );
                 lock(&shared.index).replace_kind(kind, outcomes);
+                shared.metrics.watch_events.inc();
                 shared.metrics.watch_synced.get_or_create(&labels).set(1);
                 shared.health.set_watch_failing(None);
                 shared.dirty.notify_one();
@@ -741,12 +750,14 @@ async fn watch_kind<K>(
             Ok(Event::Apply(object)) => {
                 let outcome = convert(&object, &source);
                 lock(&shared.index).upsert(outcome);
+                shared.metrics.watch_events.inc();
                 shared.health.set_watch_failing(None);
                 shared.dirty.notify_one();
             }
             Ok(Event::Delete(object)) => {
                 let resource = resource_of(kind, &object).to_string();
                 lock(&shared.index).remove(&resource);
+                shared.metrics.watch_events.inc();
                 shared.dirty.notify_one();
             }
             Err(error) => {

@@ -9,6 +9,29 @@ use zonesync_core::{DnsName, Properties};
 use super::{ObjectOutcome, ResourceRef, SkipScope, SkippedInput, Target};
 use crate::duration::DurationError;
 
+/// Why an annotation setting cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnnotationError {
+    /// An `--annotation-prefix` that does not end in `/`.
+    #[error("--annotation-prefix {prefix:?} must end with '/' (e.g. {PREFIX})")]
+    Prefix {
+        /// The prefix as given.
+        prefix: String,
+    },
+    /// A `ttl` that is neither whole seconds nor a duration.
+    #[error("a TTL must be whole seconds (300) or a duration (10m, 1h30m)")]
+    TtlMalformed,
+    /// A negative `ttl` duration.
+    #[error("a TTL cannot be negative")]
+    TtlNegative,
+    /// A `ttl` outside 1..=2147483647 seconds.
+    #[error("a TTL must be between 1 and {MAX_TTL} seconds, got {value}")]
+    TtlOutOfRange {
+        /// The value as given (whole seconds are shown as seconds).
+        value: String,
+    },
+}
+
 /// The prefix external-dns ≥ 0.22 writes.
 pub const PREFIX: &str = "external-dns.kubernetes.io/";
 /// The prefix older external-dns releases (and most existing manifests) use.
@@ -37,11 +60,11 @@ impl Default for AnnotationPrefixes {
 
 impl AnnotationPrefixes {
     /// Exactly one prefix (`--annotation-prefix`). Fails unless it ends in `/`.
-    pub fn only(prefix: &str) -> Result<Self, String> {
+    pub fn only(prefix: &str) -> Result<Self, AnnotationError> {
         if !prefix.ends_with('/') || prefix.len() < 2 {
-            return Err(format!(
-                "--annotation-prefix {prefix:?} must end with '/' (e.g. {PREFIX})"
-            ));
+            return Err(AnnotationError::Prefix {
+                prefix: prefix.to_string(),
+            });
         }
         Ok(Self(vec![prefix.to_string()]))
     }
@@ -139,8 +162,10 @@ pub fn read_common(
         }
     }
     if let Some((key, value)) = prefixes.get(annotations, "ttl") {
-        settings.ttl =
-            Some(parse_ttl(value).map_err(|reason| skip(annotation_field(&key), value, reason))?);
+        settings.ttl = Some(
+            parse_ttl(value)
+                .map_err(|reason| skip(annotation_field(&key), value, reason.to_string()))?,
+        );
     }
     if let Some((key, value)) = prefixes.get(annotations, "target") {
         let mut targets = Vec::new();
@@ -191,33 +216,24 @@ pub fn read_common(
 /// Parses a TTL: whole seconds (`300`) or a duration (`10m`, `1h30m`), 1..=2147483647 s.
 ///
 /// Fails on anything else, with a message saying what is accepted.
-pub fn parse_ttl(value: &str) -> Result<u32, String> {
+pub fn parse_ttl(value: &str) -> Result<u32, AnnotationError> {
     let trimmed = value.trim();
+    let out_of_range = |value: String| AnnotationError::TtlOutOfRange { value };
     let seconds = match trimmed.parse::<u64>() {
         Ok(seconds) => seconds,
         Err(_) => match crate::duration::parse(trimmed) {
-            Ok(duration) if duration.negative => {
-                return Err("a TTL cannot be negative".to_string());
-            }
+            Ok(duration) if duration.negative => return Err(AnnotationError::TtlNegative),
             Ok(duration) => duration.duration.as_secs(),
-            Err(DurationError::TooLarge { .. }) => {
-                return Err(format!(
-                    "a TTL must be between 1 and {MAX_TTL} seconds, got {trimmed}"
-                ));
-            }
-            Err(DurationError::Invalid { .. }) => {
-                return Err(
-                    "a TTL must be whole seconds (300) or a duration (10m, 1h30m)".to_string(),
-                );
+            Err(DurationError::TooLarge { .. }) => return Err(out_of_range(trimmed.to_string())),
+            Err(DurationError::Invalid { .. } | DurationError::Negative { .. }) => {
+                return Err(AnnotationError::TtlMalformed);
             }
         },
     };
     if !(1..=MAX_TTL).contains(&seconds) {
-        return Err(format!(
-            "a TTL must be between 1 and {MAX_TTL} seconds, got {seconds}"
-        ));
+        return Err(out_of_range(seconds.to_string()));
     }
-    u32::try_from(seconds).map_err(|_| format!("TTL {seconds} is too large"))
+    u32::try_from(seconds).map_err(|_| out_of_range(seconds.to_string()))
 }
 
 /// Parses a comma-separated host name list found in `field`; bad names are skipped one by one.
@@ -365,18 +381,23 @@ mod tests {
         assert_eq!(parse_ttl("10m"), Ok(600));
         assert_eq!(parse_ttl("1h30m"), Ok(5400));
         assert_eq!(parse_ttl("2147483647"), Ok(2_147_483_647));
-        assert!(parse_ttl("0").is_err());
-        assert!(parse_ttl("2147483648").is_err());
-        assert!(parse_ttl("-5m").is_err());
-        assert!(parse_ttl("soon").is_err());
-        assert!(parse_ttl("").is_err());
+        let out_of_range = |value: &str| {
+            Err(AnnotationError::TtlOutOfRange {
+                value: value.into(),
+            })
+        };
+        assert_eq!(parse_ttl("0"), out_of_range("0"));
+        assert_eq!(parse_ttl("2147483648"), out_of_range("2147483648"));
+        assert_eq!(parse_ttl("-5m"), Err(AnnotationError::TtlNegative));
+        assert_eq!(parse_ttl("soon"), Err(AnnotationError::TtlMalformed));
+        assert_eq!(parse_ttl(""), Err(AnnotationError::TtlMalformed));
     }
 
     /// Found by the `annotations` fuzz target: these used to panic inside kube's duration
     /// parser, so one annotation could crash the controller.
     #[test]
     fn ttl_refuses_durations_too_long_to_count() {
-        let huge = parse_ttl("99999999999999999999h").unwrap_err();
+        let huge = parse_ttl("99999999999999999999h").unwrap_err().to_string();
         assert!(huge.contains("between 1 and 2147483647"), "{huge}");
         assert!(parse_ttl("5124095576030431h5124095576030431h").is_err());
         assert!(parse_ttl("5m-3s").is_err());
@@ -395,7 +416,11 @@ mod tests {
         assert_eq!(value, "120");
         let only_alpha = AnnotationPrefixes::only(ALPHA_PREFIX).unwrap();
         assert_eq!(only_alpha.get(&map, "ttl").unwrap().1, "60");
-        assert!(AnnotationPrefixes::only("no-slash").is_err());
+        let error = AnnotationPrefixes::only("no-slash").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--annotation-prefix \"no-slash\" must end with '/' (e.g. external-dns.kubernetes.io/)"
+        );
     }
 
     #[test]

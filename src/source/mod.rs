@@ -94,6 +94,17 @@ impl fmt::Display for ResourceRef {
     }
 }
 
+/// Why a string is not a [`Target`]. The caller names the field and value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Looks like an IP address (digits and dots, or a colon) but is not one.
+    #[error("not a valid IP address")]
+    Address,
+    /// Neither an IP address nor a host name.
+    #[error("not a valid IP address or host name: {0}")]
+    HostName(#[source] zonesync_core::NameError),
+}
+
 /// An address or host name a DNS name should point at.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
@@ -108,20 +119,19 @@ impl Target {
     ///
     /// Fails on something that looks like an address but is not one (`300.1.1.1`, `1.2.3`,
     /// `fe80::zz`, full-width `１.２.３.４`) and on an invalid host name.
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, TargetError> {
         let trimmed = input.trim();
         if let Ok(address) = trimmed.parse::<IpAddr>() {
             return Ok(Target::Address(address));
         }
         if looks_like_address(trimmed) {
-            return Err("not a valid IP address".to_string());
+            return Err(TargetError::Address);
         }
-        let host = DnsName::parse(trimmed)
-            .map_err(|e| format!("not a valid IP address or host name: {e}"))?;
+        let host = DnsName::parse(trimmed).map_err(TargetError::HostName)?;
         // IDN mapping turns full-width digits and dots into ASCII: `１.２.３.４` would
         // otherwise become a CNAME to the host name `1.2.3.4`.
         if looks_like_address(host.as_str()) {
-            return Err("not a valid IP address".to_string());
+            return Err(TargetError::Address);
         }
         Ok(Target::Host(host))
     }
@@ -256,14 +266,14 @@ impl SkippedInput {
         resource: &ResourceRef,
         field: impl Into<String>,
         value: &str,
-        reason: impl Into<String>,
+        reason: impl fmt::Display,
         scope: SkipScope,
     ) -> Self {
         Self {
             resource: resource.to_string(),
             field: field.into(),
             value: shorten(value),
-            reason: reason.into(),
+            reason: reason.to_string(),
             scope,
         }
     }
@@ -443,7 +453,7 @@ impl ObjectOutcome {
         resource: &ResourceRef,
         field: impl Into<String>,
         value: &str,
-        reason: impl Into<String>,
+        reason: impl fmt::Display,
     ) -> Self {
         let mut outcome = Self::not_selected(resource.clone());
         outcome.selected = true;
@@ -506,18 +516,21 @@ mod tests {
             Target::parse("LB.Example.net.").unwrap(),
             Target::Host(DnsName::parse("lb.example.net").unwrap())
         );
-        assert!(Target::parse("300.1.1.1").is_err());
-        assert!(Target::parse("1.2.3").is_err());
-        assert!(Target::parse("fe80::zz").is_err());
-        assert!(Target::parse("bad host").is_err());
+        assert_eq!(Target::parse("300.1.1.1"), Err(TargetError::Address));
+        assert_eq!(Target::parse("1.2.3"), Err(TargetError::Address));
+        assert_eq!(Target::parse("fe80::zz"), Err(TargetError::Address));
+        assert!(matches!(
+            Target::parse("bad host"),
+            Err(TargetError::HostName(_))
+        ));
     }
 
     /// Found with the `annotations` fuzz target's check that a parsed host name parses again
     /// as the same target: IDN mapping made this a CNAME to the host name `1.2.3.4`.
     #[test]
     fn full_width_addresses_are_not_host_names() {
-        assert!(Target::parse("１.２.３.４").is_err());
-        assert!(Target::parse("１２７.０.０.１").is_err());
+        assert_eq!(Target::parse("１.２.３.４"), Err(TargetError::Address));
+        assert_eq!(Target::parse("１２７.０.０.１"), Err(TargetError::Address));
         assert_eq!(
             Target::parse("ｌｂ.example.net").unwrap(),
             Target::Host(DnsName::parse("lb.example.net").unwrap())

@@ -153,6 +153,38 @@ impl Controller {
             .and_then(|v| v.parse().ok())
     }
 
+    /// The watch events the controller has taken into its desired state so far.
+    pub(crate) fn watch_events(&self) -> f64 {
+        self.metric("zonesync_watch_events_total ").unwrap_or(0.0)
+    }
+
+    /// Waits until the controller has taken in at least `events` watch events and acted on
+    /// every one of them (planned and applied what they changed, or found nothing to do). A
+    /// "nothing changed" check after this cannot pass merely because the controller is slow.
+    pub(crate) async fn wait_settled(&self, events: f64) {
+        eventually(
+            Duration::from_secs(20),
+            &format!("the controller to act on {events} watch events"),
+            || {
+                let text = self.metrics();
+                let value = |name: &str| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+                };
+                let seen = value("zonesync_watch_events_total").unwrap_or(0.0);
+                let settled = value("zonesync_watch_events_settled").unwrap_or(0.0);
+                seen >= events && settled >= seen
+            },
+        )
+        .await;
+    }
+
+    /// Waits until the controller has acted on the next watch event after `before` (a count
+    /// from [`watch_events`](Self::watch_events) taken before causing it).
+    pub(crate) async fn wait_settled_after(&self, before: f64) {
+        self.wait_settled(before + 1.0).await;
+    }
+
     pub(crate) async fn wait_ready(&self) {
         eventually(Duration::from_secs(20), "readiness", || {
             self.ready().is_some_and(|(status, _)| status == 200)
@@ -352,6 +384,9 @@ async fn watch_drops_and_expired_history_cause_no_spurious_deletes() {
     .await;
 
     for round in 0..5 {
+        // Each round ends when both watches (Ingress, Service) have re-listed and the
+        // controller has acted on the new lists.
+        let before = controller.watch_events();
         setup.api.expire_history();
         setup.api.drop_watches();
         if round == 2 {
@@ -360,7 +395,7 @@ async fn watch_drops_and_expired_history_cause_no_spurious_deletes() {
                 .apply(ingress("late", "late.example.com", Some("192.0.2.51")))
                 .unwrap();
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        controller.wait_settled(before + 2.0).await;
     }
     eventually(
         Duration::from_secs(10),
@@ -380,6 +415,29 @@ async fn watch_drops_and_expired_history_cause_no_spurious_deletes() {
     assert_eq!(deletes, 0.0, "{}", controller.metrics());
     let relists = setup.api.request_count(&RequestMatcher::verb(Verb::List));
     assert!(relists > 2, "the watches re-listed ({relists} lists)");
+}
+
+/// Waits until the controller has had a half view for a while: its Service list is complete and
+/// it has seen the Ingress list fail twice (the second after a backoff). A controller that planned
+/// from a half view would have done so by then; this one must not have planned at all.
+async fn wait_for_a_half_view(controller: &Controller) {
+    eventually(
+        Duration::from_secs(20),
+        "a complete Service list and two failed Ingress lists",
+        || {
+            controller.metric("zonesync_watch_synced{resource=\"service\"}") == Some(1.0)
+                && controller
+                    .metric("zonesync_watch_errors_total{resource=\"ingress\"}")
+                    .unwrap_or(0.0)
+                    >= 2.0
+        },
+    )
+    .await;
+    let metrics = controller.metrics();
+    assert!(
+        !metrics.contains("zonesync_reconciles_total{"),
+        "no reconcile without every initial list:\n{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -410,7 +468,7 @@ async fn failing_lists_block_planning_and_readiness() {
     let (status, body) = controller.ready().expect("readyz answers");
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("waiting for the initial list"), "{body}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_a_half_view(&controller).await;
     assert_eq!(setup.zone(), zone, "nothing written while lists fail");
 
     setup.api.clear_faults();
@@ -601,35 +659,54 @@ async fn vanished_load_balancer_status_keeps_records_for_the_grace_period() {
     })
     .await;
     let before = setup.zone();
+    let grace = Duration::from_secs(2);
 
     // The ingress controller rolls out: the status empties, then comes back.
+    let events = controller.watch_events();
+    let emptied = Instant::now();
     setup
         .api
         .apply(ingress("web", "www.example.com", None))
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    controller.wait_settled_after(events).await;
     assert_eq!(
         setup.zone(),
         before,
         "nothing changes during the grace period"
     );
+    let events = controller.watch_events();
     setup
         .api
         .apply(ingress("web", "www.example.com", Some("192.0.2.10")))
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    controller.wait_settled_after(events).await;
     assert_eq!(
         setup.zone(),
         before,
         "nothing changes when the status comes back"
     );
+    // Past the end of the first grace period, an event that changes nothing in DNS wakes the
+    // controller, which ends any grace period that is over before it settles.
+    tokio::time::sleep_until((emptied + grace + Duration::from_millis(100)).into()).await;
+    let events = controller.watch_events();
+    let mut relabelled = ingress("web", "www.example.com", Some("192.0.2.10"));
+    relabelled["metadata"]["labels"] = json!({"rollout": "done"});
+    setup.api.apply(relabelled).unwrap();
+    controller.wait_settled_after(events).await;
+    assert_eq!(
+        setup.zone(),
+        before,
+        "nothing changes after the first grace period would have ended"
+    );
 
-    // Empty for good: the records go once the grace period is over.
+    // Empty for good: the records go once the grace period is over, not before.
+    let events = controller.watch_events();
+    let emptied = Instant::now();
     setup
         .api
         .apply(ingress("web", "www.example.com", None))
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    controller.wait_settled_after(events).await;
     assert!(has_record(&setup.zone(), "www", "192.0.2.10"));
     eventually(
         Duration::from_secs(10),
@@ -640,6 +717,11 @@ async fn vanished_load_balancer_status_keeps_records_for_the_grace_period() {
         },
     )
     .await;
+    assert!(
+        emptied.elapsed() >= grace,
+        "deleted after {:?}, before the grace period of {grace:?} ended",
+        emptied.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -668,6 +750,7 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
     .await;
 
     // Half the objects vanish at once, and one new object arrives.
+    let events = controller.watch_events();
     for i in 0..6 {
         setup
             .api
@@ -678,11 +761,11 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
         .api
         .apply(ingress("fresh", "fresh.example.com", Some("192.0.2.71")))
         .unwrap();
-    eventually(Duration::from_secs(10), "the new record", || {
-        has_record(&setup.zone(), "fresh", "192.0.2.71")
-    })
-    .await;
+    // Seven events (six deletions, one new object), all acted on: the zone file is written
+    // before the metrics and /readyz are updated, so waiting for the record alone is not enough.
+    controller.wait_settled(events + 7.0).await;
     let zone = setup.zone();
+    assert!(has_record(&zone, "fresh", "192.0.2.71"), "{zone}");
     assert_eq!(
         zone.lines().filter(|l| l.contains("192.0.2.70")).count(),
         12,
@@ -692,7 +775,10 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
         controller
             .metric("zonesync_changes_held_back")
             .unwrap_or(0.0)
-            >= 6.0
+            >= 6.0,
+        "{}\n{}",
+        controller.metrics(),
+        controller.log()
     );
     let (status, body) = controller.ready().unwrap();
     assert_eq!(status, 200, "the rest keeps working: {body}");
@@ -802,7 +888,7 @@ async fn a_malformed_object_in_a_list_never_means_nothing_desired() {
             .is_some_and(|(status, body)| status == 503 && body.contains("initial list"))
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_a_half_view(&controller).await;
     assert_eq!(setup.zone(), zone, "nothing deleted");
 }
 
@@ -867,6 +953,7 @@ async fn a_large_sync_into_bind_lands_every_marker_and_keeps_the_safety_threshol
     .await;
 
     // Half the objects vanish at once (above --max-delete-percent=30), one new object arrives.
+    let events = controller.watch_events();
     for i in 0..OBJECTS / 2 {
         api.delete(&ResourceType::INGRESS, Some("default"), &format!("app{i}"))
             .unwrap();
@@ -880,6 +967,10 @@ async fn a_large_sync_into_bind_lands_every_marker_and_keeps_the_safety_threshol
             .any(|r| r.text() == "192.0.2.81")
     })
     .await;
+    // The record is served before /readyz is updated: wait until every event was acted on.
+    controller
+        .wait_settled(events + (OBJECTS / 2 + 1) as f64)
+        .await;
     assert_eq!(
         served("192.0.2.80").len(),
         OBJECTS,

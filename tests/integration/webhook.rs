@@ -629,8 +629,20 @@ fn slow_answers_past_the_timeouts_fail_clearly_and_the_next_run_converges() {
     let failed = zonesync_webhook("sync", &server.url(), dir.path(), &timeouts);
     assert_eq!(failed.code, 1, "{}", failed.both());
     assert!(failed.stderr.contains("POST /records"), "{}", failed.both());
-    // The server logs a request once it has answered it.
-    std::thread::sleep(Duration::from_millis(1200));
+    // The server logs a request once it has answered it: wait for the delayed one. A repeat
+    // would have been sent before zonesync exited and answered at once, so it is logged by then.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server
+        .requests()
+        .iter()
+        .any(|r| r.method == "POST" && r.path == "/records" && r.injected)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the delayed POST /records was never answered"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(server.count("POST", "/records"), 1, "not repeated");
     assert!(
         server.record("www.example.com", "A").is_some(),

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 
 use crate::config::{Rfc2136Config, ServerAddress};
 use crate::connection::{Connection, ExchangeError, Transfer};
-use crate::tsig::TsigSigner;
+use crate::tsig::{TsigSigner, UnusableKeyName};
 
 /// First delay between attempts.
 const MIN_DELAY: Duration = Duration::from_millis(200);
@@ -53,7 +53,7 @@ pub(crate) struct Client {
 
 impl Client {
     /// A client for the configured servers; connects on first use.
-    pub(crate) fn new(config: &Rfc2136Config) -> Result<Self, String> {
+    pub(crate) fn new(config: &Rfc2136Config) -> Result<Self, UnusableKeyName> {
         let signer = config.tsig().map(TsigSigner::new).transpose()?;
         Ok(Self {
             servers: config.servers().to_vec(),

@@ -141,11 +141,7 @@ impl Rfc2136Args {
     /// `--rfc2136-tsig-secret` and `--rfc2136-tsig-secret-file` are set; the secret is not
     /// base64 or the file cannot be read; a key is half configured; or neither a key nor
     /// `--rfc2136-insecure` is given (or both are). Secrets never appear in the message.
-    pub fn validate(&self) -> Result<Rfc2136Config, String> {
-        self.validate_inner().map_err(|error| error.to_string())
-    }
-
-    fn validate_inner(&self) -> Result<Rfc2136Config, ConfigError> {
+    pub fn validate(&self) -> Result<Rfc2136Config, ConfigError> {
         let port = self.rfc2136_port.unwrap_or(DEFAULT_PORT);
         if port == 0 {
             return Err(ConfigError::invalid(
@@ -197,8 +193,7 @@ impl Rfc2136Args {
         let min_ttl = match self.rfc2136_min_ttl.as_deref().map(str::trim) {
             None | Some("") => 0,
             Some(value) => {
-                let duration = parse_duration(value)
-                    .map_err(|reason| ConfigError::invalid("--rfc2136-min-ttl", value, &reason))?;
+                let duration = parse_duration("--rfc2136-min-ttl", value)?;
                 u32::try_from(duration.as_secs()).map_err(|_| {
                     ConfigError::invalid("--rfc2136-min-ttl", value, "too large for a TTL")
                 })?
@@ -217,8 +212,7 @@ impl Rfc2136Args {
         let timeout = match self.rfc2136_timeout.as_deref().map(str::trim) {
             None | Some("") => DEFAULT_TIMEOUT,
             Some(value) => {
-                let timeout = parse_duration(value)
-                    .map_err(|reason| ConfigError::invalid("--rfc2136-timeout", value, &reason))?;
+                let timeout = parse_duration("--rfc2136-timeout", value)?;
                 if timeout.is_zero() {
                     return Err(ConfigError::invalid(
                         "--rfc2136-timeout",
@@ -335,9 +329,9 @@ fn display_path(path: Option<&Path>) -> String {
 
 /// Reads a secret file: the base64 secret alone, or a BIND `key` clause holding `secret "…";`.
 fn read_secret_file(path: &Path) -> Result<String, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::SecretFile {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
         path: path.to_path_buf(),
-        error,
+        source,
     })?;
     if let Some(position) = text.find("secret") {
         let rest = &text[position + "secret".len()..];
@@ -351,29 +345,41 @@ fn read_secret_file(path: &Path) -> Result<String, ConfigError> {
     Ok(text.trim().to_string())
 }
 
-/// Seconds as a plain number, or a humantime duration (`90s`, `5m`, `500ms`).
-fn parse_duration(value: &str) -> Result<Duration, String> {
+/// The value of `flag`: seconds as a plain number, or a humantime duration (`90s`, `5m`,
+/// `500ms`). Fails naming the flag and value otherwise.
+fn parse_duration(flag: &'static str, value: &str) -> Result<Duration, ConfigError> {
     if let Ok(seconds) = value.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
     }
-    humantime::parse_duration(value)
-        .map_err(|e| format!("not a number of seconds or a duration: {e}"))
+    humantime::parse_duration(value).map_err(|e| {
+        ConfigError::invalid(
+            flag,
+            value,
+            &format!("not a number of seconds or a duration: {e}"),
+        )
+    })
 }
 
-/// Why the flags are unusable.
+/// Why the `--rfc2136-*` flags are unusable. Messages name the flag and, except for secrets,
+/// its value.
 #[derive(Debug, thiserror::Error)]
-enum ConfigError {
+pub enum ConfigError {
     /// A required flag is missing.
     #[error("--provider rfc2136 needs {flag}: {hint}")]
     Missing {
+        /// The flag.
         flag: &'static str,
+        /// What to give it.
         hint: &'static str,
     },
     /// A flag has a malformed value.
     #[error("{flag} {value:?}: {reason}")]
     Invalid {
+        /// The flag.
         flag: &'static str,
+        /// Its value as given.
         value: String,
+        /// What is wrong with it.
         reason: String,
     },
     /// Flags that cannot go together, or a missing key.
@@ -382,14 +388,19 @@ enum ConfigError {
     /// The secret cannot be used; the secret itself is never shown.
     #[error("{origin}: {reason}")]
     BadSecret {
+        /// `--rfc2136-tsig-secret`, or `--rfc2136-tsig-secret-file PATH`.
         origin: String,
+        /// What is wrong with it.
         reason: &'static str,
     },
     /// The secret file cannot be read.
-    #[error("--rfc2136-tsig-secret-file {}: cannot read it: {error}", path.display())]
+    #[error("--rfc2136-tsig-secret-file {}: cannot read it", path.display())]
     SecretFile {
+        /// The file.
         path: PathBuf,
-        error: std::io::Error,
+        /// Why reading failed.
+        #[source]
+        source: std::io::Error,
     },
 }
 
@@ -701,7 +712,7 @@ mod tests {
             ]
         );
         a.rfc2136_host = vec!["bad host".into()];
-        let error = a.validate().unwrap_err();
+        let error = a.validate().unwrap_err().to_string();
         assert!(error.starts_with("--rfc2136-host \"bad host\""), "{error}");
     }
 
@@ -709,35 +720,60 @@ mod tests {
     fn requires_host_zone_and_an_explicit_security_choice() {
         let mut a = args();
         a.rfc2136_host.clear();
-        assert!(a.validate().unwrap_err().contains("--rfc2136-host"));
+        assert!(
+            a.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--rfc2136-host")
+        );
         let mut a = args();
         a.rfc2136_zone = vec![" ".into()];
-        assert!(a.validate().unwrap_err().contains("--rfc2136-zone"));
+        assert!(
+            a.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--rfc2136-zone")
+        );
         let mut a = args();
         a.rfc2136_tsig_keyname = None;
         a.rfc2136_tsig_secret = None;
-        let error = a.validate().unwrap_err();
+        let error = a.validate().unwrap_err().to_string();
         assert!(error.contains("--rfc2136-insecure"), "{error}");
         a.rfc2136_insecure = true;
         assert!(a.validate().unwrap().tsig().is_none());
         let mut a = args();
         a.rfc2136_insecure = true;
-        assert!(a.validate().unwrap_err().contains("cannot be combined"));
+        assert!(
+            a.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("cannot be combined")
+        );
     }
 
     #[test]
     fn secret_sources_are_exclusive_and_never_echoed() {
         let mut a = args();
         a.rfc2136_tsig_secret_file = Some("/nonexistent".into());
-        assert!(a.validate().unwrap_err().contains("mutually exclusive"));
+        assert!(
+            a.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("mutually exclusive")
+        );
         let mut a = args();
         a.rfc2136_tsig_secret = Some("not base64 !!!".into());
-        let error = a.validate().unwrap_err();
+        let error = a.validate().unwrap_err().to_string();
         assert!(error.contains("not valid base64"), "{error}");
         assert!(!error.contains("!!!"), "{error}");
         let mut a = args();
         a.rfc2136_tsig_keyname = None;
-        assert!(a.validate().unwrap_err().contains("--rfc2136-tsig-keyname"));
+        assert!(
+            a.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--rfc2136-tsig-keyname")
+        );
     }
 
     #[test]
@@ -764,7 +800,9 @@ mod tests {
         a.rfc2136_tsig_secret = None;
         a.rfc2136_tsig_secret_file = Some(dir.path().join("missing"));
         let error = a.validate().unwrap_err();
-        assert!(error.contains("cannot read it"), "{error}");
+        assert!(matches!(error, ConfigError::SecretFile { .. }), "{error}");
+        assert!(error.to_string().contains("cannot read it"), "{error}");
+        assert!(std::error::Error::source(&error).is_some());
     }
 
     #[test]
@@ -784,6 +822,7 @@ mod tests {
         assert!(
             a.validate()
                 .unwrap_err()
+                .to_string()
                 .starts_with("--rfc2136-tsig-secret-alg \"hmac-md5\"")
         );
 
@@ -798,6 +837,7 @@ mod tests {
         assert!(
             a.validate()
                 .unwrap_err()
+                .to_string()
                 .starts_with("--rfc2136-min-ttl \"soon\"")
         );
 
@@ -806,6 +846,7 @@ mod tests {
         assert!(
             a.validate()
                 .unwrap_err()
+                .to_string()
                 .contains("--rfc2136-batch-change-size")
         );
         let mut a = args();

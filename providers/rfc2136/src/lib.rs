@@ -33,7 +33,7 @@ mod tsig;
 mod update;
 
 pub use config::{
-    DEFAULT_ATTEMPTS, DEFAULT_BATCH_CHANGE_SIZE, DEFAULT_PORT, DEFAULT_TIMEOUT, Rfc2136Args,
-    Rfc2136Config, ServerAddress, TsigAlgorithm, TsigKey, UnsupportedAlgorithm,
+    ConfigError, DEFAULT_ATTEMPTS, DEFAULT_BATCH_CHANGE_SIZE, DEFAULT_PORT, DEFAULT_TIMEOUT,
+    Rfc2136Args, Rfc2136Config, ServerAddress, TsigAlgorithm, TsigKey, UnsupportedAlgorithm,
 };
 pub use provider::{Rfc2136Provider, Rfc2136Stats};

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, Record, RecordType as WireType};
 use zonesync_core::{
-    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorKind, Provider, ProviderError, RecordType,
+    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorChain, ErrorKind, Provider, ProviderError,
+    RecordType,
     Rejection, Targets, Zone,
 };
 
@@ -71,7 +72,9 @@ impl Rfc2136Provider {
     /// Builds the provider. It connects on first use, so this only fails when the TSIG key name
     /// is not a usable DNS name.
     pub async fn new(config: Rfc2136Config) -> Result<Self, ProviderError> {
-        let client = Client::new(&config).map_err(ProviderError::config)?;
+        let client = Client::new(&config).map_err(|error| {
+            ProviderError::config(ErrorChain(&error).to_string()).with_source(error)
+        })?;
         let zones = config.zones().iter().cloned().map(Zone::new).collect();
         Ok(Self {
             config,

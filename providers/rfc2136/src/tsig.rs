@@ -55,6 +55,17 @@ pub enum TsigFailure {
     Malformed(String),
 }
 
+/// A TSIG key name that cannot be written into a DNS message.
+#[derive(Debug, thiserror::Error)]
+#[error("TSIG key name {name} is not usable")]
+pub(crate) struct UnusableKeyName {
+    /// The key name.
+    name: String,
+    /// Why it cannot be encoded.
+    #[source]
+    source: hickory_proto::ProtoError,
+}
+
 /// Signs requests with one key and verifies the responses.
 pub(crate) struct TsigSigner {
     key_name: Name,
@@ -64,9 +75,12 @@ pub(crate) struct TsigSigner {
 
 impl TsigSigner {
     /// A signer for `key`. Fails when the key name is not a valid DNS name.
-    pub(crate) fn new(key: &TsigKey) -> Result<Self, String> {
-        let key_name = Name::from_ascii(key.name().to_fqdn())
-            .map_err(|e| format!("TSIG key name {} is not usable: {e}", key.name()))?;
+    pub(crate) fn new(key: &TsigKey) -> Result<Self, UnusableKeyName> {
+        let key_name =
+            Name::from_ascii(key.name().to_fqdn()).map_err(|source| UnusableKeyName {
+                name: key.name().to_string(),
+                source,
+            })?;
         let algorithm = match key.algorithm() {
             TsigAlgorithm::HmacSha1 => hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
             TsigAlgorithm::HmacSha224 => hmac::HMAC_SHA224,

@@ -7,7 +7,7 @@ use aws_sdk_route53::types::{Change as Route53Change, ChangeAction};
 use zonesync_core::{Change, ChangeGroup, Endpoint};
 
 use crate::config::BatchLimits;
-use crate::record_set::{record_set_for, request_cost, routing_kind, writes_alias};
+use crate::record_set::{RecordSetError, record_set_for, request_cost, routing_kind, writes_alias};
 
 /// What one group costs in a request: resource records and value characters, UPSERT doubled.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,12 +59,12 @@ pub(crate) fn requires_delete_create(old: &Endpoint, new: &Endpoint) -> bool {
 /// Translates `group` for hosted zone `zone_id`. `current` returns the record set as Route53
 /// listed it, used for deletions so they match exactly what is stored.
 ///
-/// Fails with a message when a record cannot be expressed in Route53.
+/// Fails when a record cannot be expressed in Route53.
 pub(crate) fn prepare_group(
     index: usize,
     group: &ChangeGroup<'_>,
     zone_id: &str,
-) -> Result<PreparedGroup, String> {
+) -> Result<PreparedGroup, RecordSetError> {
     let mut changes = Vec::with_capacity(group.changes.len() + 1);
     // Route53 deletes a record set only when given it exactly: the record as read holds all
     // it needs (values, TTL, alias target, routing policy, health check).
@@ -99,7 +99,10 @@ pub(crate) fn prepare_group(
                 .action(action)
                 .resource_record_set(record_set)
                 .build()
-                .map_err(|e| format!("{}: {e}", group.subject))?,
+                .map_err(|source| RecordSetError::Build {
+                    record: group.subject.clone(),
+                    source,
+                })?,
         );
     }
     Ok(PreparedGroup {

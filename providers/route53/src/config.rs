@@ -99,7 +99,7 @@ impl AwsArgs {
     /// Fails with a message naming the flag when a value is malformed: an unknown zone type, an
     /// empty tag key, an unparsable duration, a rate or burst of zero, or a batch limit outside
     /// Route53's limits.
-    pub fn validate(&self) -> Result<Route53Config, String> {
+    pub fn validate(&self) -> Result<Route53Config, ConfigError> {
         let mut config = Route53Config {
             profile: non_empty(&self.aws_profile),
             ..Route53Config::default()
@@ -110,7 +110,10 @@ impl AwsArgs {
                 external_id: non_empty(&self.aws_assume_role_external_id),
             });
         } else if non_empty(&self.aws_assume_role_external_id).is_some() {
-            return Err("--aws-assume-role-external-id needs --aws-assume-role".to_string());
+            return Err(ConfigError::Needs {
+                flag: "--aws-assume-role-external-id",
+                needs: "--aws-assume-role",
+            });
         }
 
         config.zone_filter.ids = self
@@ -125,8 +128,10 @@ impl AwsArgs {
                 "public" => ZoneType::Public,
                 "private" => ZoneType::Private,
                 _ => {
-                    return Err(format!(
-                        "--aws-zone-type {value:?} must be public or private"
+                    return Err(ConfigError::invalid(
+                        "--aws-zone-type",
+                        format!("{value:?}"),
+                        "must be public or private",
                     ));
                 }
             }),
@@ -148,14 +153,22 @@ impl AwsArgs {
                 },
             };
             if filter.key.is_empty() {
-                return Err(format!("--aws-zone-tags {tag:?} has an empty key"));
+                return Err(ConfigError::invalid(
+                    "--aws-zone-tags",
+                    format!("{tag:?}"),
+                    "has an empty key",
+                ));
             }
             config.zone_filter.tags.push(filter);
         }
 
         if let Some(value) = non_empty(&self.aws_zones_cache_duration) {
             config.zones_cache_duration = humantime::parse_duration(&value).map_err(|e| {
-                format!("--aws-zones-cache-duration {value:?} is not a duration (e.g. 5m, 0s): {e}")
+                ConfigError::invalid(
+                    "--aws-zones-cache-duration",
+                    format!("{value:?}"),
+                    format!("is not a duration (e.g. 5m, 0s): {e}"),
+                )
             })?;
         }
         config.prefer_cname = self.aws_prefer_cname;
@@ -166,43 +179,88 @@ impl AwsArgs {
         };
         if let Some(retries) = self.aws_api_retries {
             if retries > 20 {
-                return Err(format!(
-                    "--aws-api-retries {retries} is too many (at most 20)"
+                return Err(ConfigError::invalid(
+                    "--aws-api-retries",
+                    retries.to_string(),
+                    "is too many (at most 20)",
                 ));
             }
             config.retry.max_retries = retries;
         }
         if let Some(rate) = self.aws_requests_per_second {
             if !(rate.is_finite() && rate > 0.0) {
-                return Err(format!(
-                    "--aws-requests-per-second must be a positive number, got {rate}"
+                return Err(ConfigError::invalid(
+                    "--aws-requests-per-second",
+                    rate.to_string(),
+                    "must be a positive number",
                 ));
             }
             config.rate_limit.requests_per_second = rate;
         }
         if let Some(burst) = self.aws_request_burst {
             if burst == 0 {
-                return Err("--aws-request-burst must be at least 1".to_string());
+                return Err(ConfigError::invalid(
+                    "--aws-request-burst",
+                    burst.to_string(),
+                    "must be at least 1",
+                ));
             }
             config.rate_limit.burst = burst;
         }
         if let Some(records) = self.aws_batch_change_size {
             if !(1..=MAX_RECORDS_PER_REQUEST).contains(&records) {
-                return Err(format!(
-                    "--aws-batch-change-size {records} must be between 1 and {MAX_RECORDS_PER_REQUEST}"
+                return Err(ConfigError::invalid(
+                    "--aws-batch-change-size",
+                    records.to_string(),
+                    format!("must be between 1 and {MAX_RECORDS_PER_REQUEST}"),
                 ));
             }
             config.batch_limits.max_records = records;
         }
         if let Some(characters) = self.aws_batch_change_size_bytes {
             if !(1..=MAX_CHARACTERS_PER_REQUEST).contains(&characters) {
-                return Err(format!(
-                    "--aws-batch-change-size-bytes {characters} must be between 1 and {MAX_CHARACTERS_PER_REQUEST}"
+                return Err(ConfigError::invalid(
+                    "--aws-batch-change-size-bytes",
+                    characters.to_string(),
+                    format!("must be between 1 and {MAX_CHARACTERS_PER_REQUEST}"),
                 ));
             }
             config.batch_limits.max_characters = characters;
         }
         Ok(config)
+    }
+}
+
+/// Why the `--aws-*` flags are unusable. Messages name the flag and its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A flag given without the flag it qualifies.
+    #[error("{flag} needs {needs}")]
+    Needs {
+        /// The flag given.
+        flag: &'static str,
+        /// The flag it needs.
+        needs: &'static str,
+    },
+    /// A flag has a value zonesync cannot use.
+    #[error("{flag} {value} {problem}")]
+    Invalid {
+        /// The flag.
+        flag: &'static str,
+        /// Its value as given (quoted when it is text).
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(flag: &'static str, value: String, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            flag,
+            value,
+            problem: problem.into(),
+        }
     }
 }
 
@@ -462,7 +520,11 @@ mod tests {
                 ..AwsArgs::default()
             },
         ] {
-            assert!(bad.validate().is_err(), "{bad:?} was accepted");
+            let error = bad
+                .validate()
+                .expect_err(&format!("{bad:?} was accepted"))
+                .to_string();
+            assert!(error.starts_with("--aws-"), "{error}");
         }
     }
 
@@ -476,7 +538,7 @@ mod tests {
         use clap::Parser;
         let cli = Cli::try_parse_from(std::iter::once("zonesync").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
-        cli.aws.validate()
+        cli.aws.validate().map_err(|e| e.to_string())
     }
 
     #[test]

@@ -33,8 +33,9 @@ pub mod record_set;
 mod stats;
 
 pub use config::{
-    AssumeRole, AwsArgs, BatchLimits, MAX_CHARACTERS_PER_REQUEST, MAX_RECORDS_PER_REQUEST,
-    RateLimit, RetryPolicy, Route53Config, TagFilter, ZoneFilter, ZoneType, clean_zone_id,
+    AssumeRole, AwsArgs, BatchLimits, ConfigError, MAX_CHARACTERS_PER_REQUEST,
+    MAX_RECORDS_PER_REQUEST, RateLimit, RetryPolicy, Route53Config, TagFilter, ZoneFilter,
+    ZoneType, clean_zone_id,
 };
 pub use error::Route53Error;
 pub use provider::Route53Provider;

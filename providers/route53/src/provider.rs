@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use aws_sdk_route53::types::{Change as Route53Change, ChangeBatch, RrType, TagResourceType};
 use tokio::time::Instant;
 use zonesync_core::{
-    ApplyReport, ChangeGroup, DnsName, Endpoint, Provider, ProviderError, RecordKey, Rejection,
-    Zone,
+    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorChain, Provider, ProviderError, RecordKey,
+    Rejection, Zone,
 };
 
 use crate::adjust::{AdjustOptions, adjust};
@@ -367,9 +367,9 @@ impl Provider for Route53Provider {
                             too_big.cost.records, too_big.cost.characters, limits.max_records, limits.max_characters
                         ),
                     }),
-                    Err(message) => report.rejected.push(Rejection {
+                    Err(error) => report.rejected.push(Rejection {
                         subject: group.subject.clone(),
-                        message,
+                        message: ErrorChain(&error).to_string(),
                     }),
                 }
             }

@@ -4,11 +4,12 @@
 //! [`record_set_for`] is exactly what [`crate::adjust`] produces for the desired endpoint, so a
 //! synced record never shows up as a difference again.
 
+use aws_sdk_route53::error::BuildError;
 use aws_sdk_route53::types::{
     AliasTarget, Coordinates, GeoLocation, GeoProximityLocation, ResourceRecord, ResourceRecordSet,
     ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
 };
-use zonesync_core::{DnsName, Endpoint, Properties, RecordType};
+use zonesync_core::{DnsName, Endpoint, Properties, RecordKey, RecordType};
 
 use crate::config::clean_zone_id;
 
@@ -308,13 +309,85 @@ pub fn endpoint_from_record_set(record_set: &ResourceRecordSet, zone_id: &str) -
     endpoint
 }
 
+/// Why an endpoint cannot be written as a Route53 record set. Every message names the record.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordSetError {
+    /// The endpoint has no targets.
+    #[error("{record} has no targets")]
+    NoTargets {
+        /// The record.
+        record: RecordKey,
+    },
+    /// An ALIAS record with more than one target.
+    #[error("{record}: an ALIAS record points at exactly one host name, not {targets}")]
+    AliasTargets {
+        /// The record.
+        record: RecordKey,
+        /// How many targets it has.
+        targets: usize,
+    },
+    /// A routing property with a value Route53 does not accept.
+    #[error("{record}: {property} {value:?} must be {expected}")]
+    Property {
+        /// The record.
+        record: RecordKey,
+        /// The property (`aws/weight` …).
+        property: &'static str,
+        /// Its value.
+        value: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A routing policy on a record without a set identifier.
+    #[error(
+        "{record}: a routing policy ({properties}) needs a set identifier (the set-identifier annotation)"
+    )]
+    NoSetIdentifier {
+        /// The record.
+        record: RecordKey,
+        /// The routing properties it has, comma-separated.
+        properties: String,
+    },
+    /// Both a continent and a country for geolocation routing.
+    #[error(
+        "{record}: give either {GEOLOCATION_CONTINENT} or {GEOLOCATION_COUNTRY} (with an optional subdivision), not both"
+    )]
+    GeolocationConflict {
+        /// The record.
+        record: RecordKey,
+    },
+    /// The SDK refused to build part of the request (a required field is missing).
+    #[error("{record}: {source}")]
+    Build {
+        /// The record.
+        record: RecordKey,
+        /// The SDK's reason.
+        #[source]
+        source: BuildError,
+    },
+}
+
+impl RecordSetError {
+    fn build(endpoint: &Endpoint) -> impl FnOnce(BuildError) -> Self + '_ {
+        move |source| RecordSetError::Build {
+            record: endpoint.key(),
+            source,
+        }
+    }
+}
+
 /// The Route53 record set that stores `endpoint` in hosted zone `zone_id`.
 ///
-/// Fails, with a message for the operator, when the endpoint cannot be expressed: no targets,
-/// an ALIAS with several targets, or a malformed routing property.
-pub fn record_set_for(endpoint: &Endpoint, zone_id: &str) -> Result<ResourceRecordSet, String> {
+/// Fails when the endpoint cannot be expressed: no targets, an ALIAS with several targets, or a
+/// malformed routing property.
+pub fn record_set_for(
+    endpoint: &Endpoint,
+    zone_id: &str,
+) -> Result<ResourceRecordSet, RecordSetError> {
     if endpoint.targets.is_empty() {
-        return Err(format!("{} has no targets", endpoint.key()));
+        return Err(RecordSetError::NoTargets {
+            record: endpoint.key(),
+        });
     }
     let properties = &endpoint.properties;
     let mut builder = ResourceRecordSet::builder()
@@ -324,11 +397,10 @@ pub fn record_set_for(endpoint: &Endpoint, zone_id: &str) -> Result<ResourceReco
 
     if writes_alias(endpoint) {
         let [target] = endpoint.targets.as_slice() else {
-            return Err(format!(
-                "{}: an ALIAS record points at exactly one host name, not {}",
-                endpoint.key(),
-                endpoint.targets.len()
-            ));
+            return Err(RecordSetError::AliasTargets {
+                record: endpoint.key(),
+                targets: endpoint.targets.len(),
+            });
         };
         let target_zone = properties
             .get(TARGET_HOSTED_ZONE)
@@ -338,10 +410,12 @@ pub fn record_set_for(endpoint: &Endpoint, zone_id: &str) -> Result<ResourceReco
             None | Some("true") => true,
             Some("false") => false,
             Some(other) => {
-                return Err(format!(
-                    "{}: {EVALUATE_TARGET_HEALTH} must be true or false, not {other:?}",
-                    endpoint.key()
-                ));
+                return Err(RecordSetError::Property {
+                    record: endpoint.key(),
+                    property: EVALUATE_TARGET_HEALTH,
+                    value: other.to_string(),
+                    expected: "true or false",
+                });
             }
         };
         let alias = AliasTarget::builder()
@@ -349,7 +423,7 @@ pub fn record_set_for(endpoint: &Endpoint, zone_id: &str) -> Result<ResourceReco
             .dns_name(fqdn(target))
             .evaluate_target_health(evaluate)
             .build()
-            .map_err(|e| format!("{}: {e}", endpoint.key()))?;
+            .map_err(RecordSetError::build(endpoint))?;
         builder = builder.alias_target(alias);
     } else {
         let ttl = endpoint.ttl.unwrap_or(DEFAULT_TTL);
@@ -365,15 +439,13 @@ pub fn record_set_for(endpoint: &Endpoint, zone_id: &str) -> Result<ResourceReco
             let record = ResourceRecord::builder()
                 .value(value)
                 .build()
-                .map_err(|e| format!("{}: {e}", endpoint.key()))?;
+                .map_err(RecordSetError::build(endpoint))?;
             builder = builder.resource_records(record);
         }
     }
 
     builder = apply_routing(builder, endpoint)?;
-    builder
-        .build()
-        .map_err(|e| format!("{}: {e}", endpoint.key()))
+    builder.build().map_err(RecordSetError::build(endpoint))
 }
 
 fn fqdn(name: &str) -> String {
@@ -387,22 +459,25 @@ fn fqdn(name: &str) -> String {
 fn apply_routing(
     mut builder: aws_sdk_route53::types::builders::ResourceRecordSetBuilder,
     endpoint: &Endpoint,
-) -> Result<aws_sdk_route53::types::builders::ResourceRecordSetBuilder, String> {
+) -> Result<aws_sdk_route53::types::builders::ResourceRecordSetBuilder, RecordSetError> {
     let properties = &endpoint.properties;
-    let bad = |key: &str, value: &str, expected: &str| {
-        format!("{}: {key} {value:?} must be {expected}", endpoint.key())
-    };
+    let bad =
+        |property: &'static str, value: &str, expected: &'static str| RecordSetError::Property {
+            record: endpoint.key(),
+            property,
+            value: value.to_string(),
+            expected,
+        };
     if routing_kind(properties) != RoutingKind::Simple && endpoint.set_identifier.is_none() {
-        return Err(format!(
-            "{}: a routing policy ({}) needs a set identifier (the set-identifier annotation)",
-            endpoint.key(),
-            properties
+        return Err(RecordSetError::NoSetIdentifier {
+            record: endpoint.key(),
+            properties: properties
                 .keys()
                 .filter(|k| k.starts_with("aws/") && k.as_str() != HEALTH_CHECK_ID)
                 .cloned()
                 .collect::<Vec<_>>()
-                .join(", ")
-        ));
+                .join(", "),
+        });
     }
     if let Some(weight) = properties.get(WEIGHT) {
         let parsed: i64 = weight
@@ -428,10 +503,9 @@ fn apply_routing(
     let subdivision = properties.get(GEOLOCATION_SUBDIVISION);
     if continent.is_some() || country.is_some() || subdivision.is_some() {
         if continent.is_some() && (country.is_some() || subdivision.is_some()) {
-            return Err(format!(
-                "{}: give either {GEOLOCATION_CONTINENT} or {GEOLOCATION_COUNTRY} (with an optional subdivision), not both",
-                endpoint.key()
-            ));
+            return Err(RecordSetError::GeolocationConflict {
+                record: endpoint.key(),
+            });
         }
         builder = builder.geo_location(
             GeoLocation::builder()
@@ -455,7 +529,7 @@ fn apply_routing(
                 .latitude(latitude)
                 .longitude(longitude)
                 .build()
-                .map_err(|e| format!("{}: {e}", endpoint.key()))?;
+                .map_err(RecordSetError::build(endpoint))?;
             location = location.coordinates(coordinates);
         }
         let bias = match properties.get(GEOPROXIMITY_BIAS) {
@@ -668,7 +742,7 @@ mod tests {
                 "set identifier",
             ),
         ] {
-            let error = record_set_for(&endpoint, "Z1").unwrap_err();
+            let error = record_set_for(&endpoint, "Z1").unwrap_err().to_string();
             assert!(error.contains(needle), "{error}");
         }
     }

@@ -82,26 +82,33 @@ impl WebhookArgs {
     ///
     /// Fails with a message naming the flag and value when the URL is not an absolute
     /// `http://` or `https://` URL, or a timeout is not a positive duration.
-    pub fn validate(&self) -> Result<WebhookConfig, String> {
+    pub fn validate(&self) -> Result<WebhookConfig, ConfigError> {
         let url = self
             .webhook_provider_url
             .as_deref()
             .map(str::trim)
             .filter(|u| !u.is_empty())
             .unwrap_or(DEFAULT_URL);
+        const URL_FLAG: &str = "--webhook-provider-url";
         let parsed = reqwest::Url::parse(url).map_err(|e| {
-            format!(
-                "--webhook-provider-url {url:?} is not a URL ({e}); use e.g. http://localhost:8888"
+            ConfigError::invalid(
+                URL_FLAG,
+                url,
+                format!("is not a URL ({e}); use e.g. http://localhost:8888"),
             )
         })?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(format!(
-                "--webhook-provider-url {url:?} must be an http:// or https:// URL with a host"
+            return Err(ConfigError::invalid(
+                URL_FLAG,
+                url,
+                "must be an http:// or https:// URL with a host",
             ));
         }
         if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(format!(
-                "--webhook-provider-url {url:?} must not have a query or fragment"
+            return Err(ConfigError::invalid(
+                URL_FLAG,
+                url,
+                "must not have a query or fragment",
             ));
         }
         let mut config = WebhookConfig::new(url);
@@ -115,16 +122,49 @@ impl WebhookArgs {
     }
 }
 
-fn parse_timeout(flag: &str, value: &str) -> Result<Duration, String> {
+/// Why the `--webhook-provider-*` flags are unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A flag has a value zonesync cannot use.
+    #[error("{flag} {value:?} {problem}")]
+    Invalid {
+        /// The flag.
+        flag: &'static str,
+        /// Its value as given.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(flag: &'static str, value: &str, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            flag,
+            value: value.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
+fn parse_timeout(flag: &'static str, value: &str) -> Result<Duration, ConfigError> {
     let trimmed = value.trim();
     let duration = match trimmed.parse::<u64>() {
         Ok(seconds) => Duration::from_secs(seconds),
         Err(_) => humantime::parse_duration(trimmed).map_err(|e| {
-            format!("{flag} {value:?} is not a duration ({e}); use seconds or e.g. 500ms, 10s")
+            ConfigError::invalid(
+                flag,
+                value,
+                format!("is not a duration ({e}); use seconds or e.g. 500ms, 10s"),
+            )
         })?,
     };
     if duration.is_zero() {
-        return Err(format!("{flag} {value:?} must be greater than zero"));
+        return Err(ConfigError::invalid(
+            flag,
+            value,
+            "must be greater than zero",
+        ));
     }
     Ok(duration)
 }
@@ -147,13 +187,13 @@ mod tests {
             webhook_provider_url: Some("localhost:8888".into()),
             ..WebhookArgs::default()
         };
-        let error = args.validate().unwrap_err();
+        let error = args.validate().unwrap_err().to_string();
         assert!(error.contains("--webhook-provider-url"), "{error}");
         let args = WebhookArgs {
             webhook_provider_read_timeout: Some("soon".into()),
             ..WebhookArgs::default()
         };
-        let error = args.validate().unwrap_err();
+        let error = args.validate().unwrap_err().to_string();
         assert!(
             error.contains("--webhook-provider-read-timeout \"soon\""),
             "{error}"

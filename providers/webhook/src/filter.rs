@@ -10,9 +10,45 @@
 
 use regex::Regex;
 use serde_json::{Map, Value};
-use zonesync_core::{DnsName, NameScope, Zone};
+use zonesync_core::{DnsName, NameError, NameScope, Zone};
 
-use crate::wire::{string_field, string_list_field};
+use crate::wire::{WireError, string_field, string_list_field};
+
+/// Why a provider's domain filter cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    /// The body of `GET /` is not a JSON object (nor `null`).
+    #[error("the domain filter is not a JSON object")]
+    NotAnObject,
+    /// A field of the filter has another JSON type than the protocol's.
+    #[error(transparent)]
+    Field(#[from] WireError),
+    /// Domain lists and regular expressions in one filter.
+    #[error("the domain filter has both domain lists and regular expressions")]
+    Mixed,
+    /// A regular expression that does not compile.
+    #[error("{key} {pattern:?} is not a regular expression: {source}")]
+    Regex {
+        /// `regexInclude` or `regexExclude`.
+        key: &'static str,
+        /// The pattern.
+        pattern: String,
+        /// Why it does not compile.
+        #[source]
+        source: regex::Error,
+    },
+    /// An included domain that is not a domain name.
+    #[error(
+        "the provider's domain filter includes {domain:?}, which is not a domain name: {source}"
+    )]
+    Domain {
+        /// The domain as the provider sent it.
+        domain: String,
+        /// Why it is not a name.
+        #[source]
+        source: NameError,
+    },
+}
 
 /// Zone id of the single zone of a filter without included domains.
 pub const WHOLE_NAMESPACE_ZONE_ID: &str = ".";
@@ -43,12 +79,12 @@ impl NegotiatedFilter {
     ///
     /// Fails when the body is not an object of that shape, mixes lists and regular expressions,
     /// or holds a regular expression that does not compile.
-    pub fn from_json(value: &Value) -> Result<Self, String> {
+    pub fn from_json(value: &Value) -> Result<Self, FilterError> {
         let empty = Map::new();
         let object = match value {
             Value::Object(object) => object,
             Value::Null => &empty,
-            _ => return Err("the domain filter is not a JSON object".to_string()),
+            _ => return Err(FilterError::NotAnObject),
         };
         let include = prepare(string_list_field(object, "include")?);
         let exclude = prepare(string_list_field(object, "exclude")?);
@@ -58,15 +94,19 @@ impl NegotiatedFilter {
             return Ok(Self::Lists { include, exclude });
         }
         if !include.is_empty() || !exclude.is_empty() {
-            return Err("the domain filter has both domain lists and regular expressions".into());
+            return Err(FilterError::Mixed);
         }
-        let compile = |key: &str, pattern: &str| {
+        let compile = |key: &'static str, pattern: &str| {
             if pattern.is_empty() {
                 return Ok(None);
             }
             Regex::new(pattern)
                 .map(Some)
-                .map_err(|e| format!("{key} {pattern:?} is not a regular expression: {e}"))
+                .map_err(|source| FilterError::Regex {
+                    key,
+                    pattern: pattern.to_string(),
+                    source,
+                })
         };
         Ok(Self::Regex {
             include: compile("regexInclude", &regex_include)?,
@@ -92,13 +132,14 @@ impl NegotiatedFilter {
     /// The zones: one per included domain, or one covering every name.
     ///
     /// Fails when an included domain is not a domain name.
-    pub fn zones(&self) -> Result<Vec<Zone>, String> {
+    pub fn zones(&self) -> Result<Vec<Zone>, FilterError> {
         let mut zones: Vec<Zone> = Vec::new();
         if let Self::Lists { include, .. } = self {
             for domain in include {
                 let apex = domain.trim_start_matches('.');
-                let name = DnsName::parse(apex).map_err(|e| {
-                    format!("the provider's domain filter includes {domain:?}, which is not a domain name: {e}")
+                let name = DnsName::parse(apex).map_err(|source| FilterError::Domain {
+                    domain: domain.clone(),
+                    source,
                 })?;
                 if !zones.iter().any(|zone| zone.name == name) {
                     zones.push(Zone::new(name));
@@ -209,16 +250,21 @@ mod tests {
 
     #[test]
     fn bad_filters_are_errors() {
+        assert!(matches!(
+            NegotiatedFilter::from_json(&json!({"include": ["a.com"], "regexInclude": "x"})),
+            Err(FilterError::Mixed)
+        ));
+        let error = NegotiatedFilter::from_json(&json!({"regexInclude": "("})).unwrap_err();
         assert!(
-            NegotiatedFilter::from_json(&json!({"include": ["a.com"], "regexInclude": "x"}))
-                .is_err()
+            error.to_string().starts_with("regexInclude \"(\""),
+            "{error}"
         );
-        assert!(
-            NegotiatedFilter::from_json(&json!({"regexInclude": "("}))
-                .unwrap_err()
-                .contains("regexInclude")
-        );
-        assert!(NegotiatedFilter::from_json(&json!([])).is_err());
+        let error = NegotiatedFilter::from_json(&json!({"include": "a.com"})).unwrap_err();
+        assert_eq!(error.to_string(), "include is a string, not a list");
+        assert!(matches!(
+            NegotiatedFilter::from_json(&json!([])),
+            Err(FilterError::NotAnObject)
+        ));
         let none = NegotiatedFilter::from_json(&json!({})).unwrap();
         assert!(none.matches("anything.example"));
     }

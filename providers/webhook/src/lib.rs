@@ -32,11 +32,13 @@ pub mod filter;
 mod provider;
 mod wire;
 
+pub use wire::WireError;
+
 pub use client::{MEDIA_TYPE, WebhookStats};
 pub use config::{
-    DEFAULT_ATTEMPTS, DEFAULT_READ_TIMEOUT, DEFAULT_URL, DEFAULT_WRITE_TIMEOUT, MAX_BODY_BYTES,
-    WebhookArgs, WebhookConfig,
+    ConfigError, DEFAULT_ATTEMPTS, DEFAULT_READ_TIMEOUT, DEFAULT_URL, DEFAULT_WRITE_TIMEOUT,
+    MAX_BODY_BYTES, WebhookArgs, WebhookConfig,
 };
 pub use error::WebhookError;
-pub use filter::NegotiatedFilter;
+pub use filter::{FilterError, NegotiatedFilter};
 pub use provider::{PROPERTY_PREFIX, WebhookProvider};

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use zonesync_core::{
-    ApplyReport, Change, ChangeGroup, DnsName, Endpoint, NameScope, Provider, ProviderError,
-    RecordKey, Rejection, Zone,
+    ApplyReport, Change, ChangeGroup, DnsName, Endpoint, ErrorChain, NameScope, Provider,
+    ProviderError, RecordKey, Rejection, Zone,
 };
 
 use crate::client::{Client, Operation, WebhookStats};
@@ -139,13 +139,15 @@ impl WebhookProvider {
     pub async fn new(config: WebhookConfig) -> Result<Self, ProviderError> {
         let client = Client::new(config)?;
         let answer = client.exchange(Operation::Negotiate, None).await?;
-        let filter = NegotiatedFilter::from_json(&answer).map_err(|message| {
+        let filter = NegotiatedFilter::from_json(&answer).map_err(|error| {
             ProviderError::from(WebhookError::Decode {
                 operation: Operation::Negotiate.describe(),
-                message: format!("the domain filter: {message}"),
+                message: format!("the domain filter: {}", ErrorChain(&error)),
             })
         })?;
-        let zones = filter.zones().map_err(ProviderError::config)?;
+        let zones = filter.zones().map_err(|error| {
+            ProviderError::config(ErrorChain(&error).to_string()).with_source(error)
+        })?;
         tracing::info!(
             url = %client.config().url,
             filter = %filter.describe(),
@@ -248,10 +250,10 @@ impl WebhookProvider {
             .client
             .exchange(Operation::AdjustEndpoints, Some(&body))
             .await?;
-        let mut adjusted = endpoints_from_wire(&answer).map_err(|message| {
+        let mut adjusted = endpoints_from_wire(&answer).map_err(|error| {
             ProviderError::from(WebhookError::Decode {
                 operation: Operation::AdjustEndpoints.describe(),
-                message,
+                message: ErrorChain(&error).to_string(),
             })
         })?;
         let same_order = adjusted.len() == desired.len()
@@ -295,10 +297,10 @@ impl Provider for WebhookProvider {
 
     async fn records(&self, zone: &Zone) -> Result<Vec<Endpoint>, ProviderError> {
         let answer = self.client.exchange(Operation::Records, None).await?;
-        let endpoints = endpoints_from_wire(&answer).map_err(|message| {
+        let endpoints = endpoints_from_wire(&answer).map_err(|error| {
             ProviderError::from(WebhookError::Decode {
                 operation: Operation::Records.describe(),
-                message,
+                message: ErrorChain(&error).to_string(),
             })
         })?;
         Ok(endpoints

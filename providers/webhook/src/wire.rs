@@ -18,12 +18,77 @@ pub(crate) fn field<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'
     })
 }
 
+/// JSON that is not what the protocol specifies. Messages name the field and, inside an
+/// endpoint, the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// A value of another JSON type than the protocol's.
+    #[error("{what} is {found}, not {expected}")]
+    WrongType {
+        /// The field or value (`recordTTL`, `an endpoint`, `the answer`).
+        what: String,
+        /// The JSON type found (`a number` …).
+        found: &'static str,
+        /// The type the protocol specifies.
+        expected: &'static str,
+    },
+    /// A list holding an item of another JSON type than the protocol's.
+    #[error("{field} holds {found}, not {expected}")]
+    WrongItem {
+        /// The list field.
+        field: String,
+        /// The JSON type found.
+        found: &'static str,
+        /// The type the protocol specifies.
+        expected: &'static str,
+    },
+    /// An endpoint without a `dnsName`.
+    #[error("an endpoint has no dnsName")]
+    NoName,
+    /// A value of the right JSON type that is not a valid value of its field.
+    #[error("{field} {value} is not {expected}")]
+    BadValue {
+        /// The field.
+        field: &'static str,
+        /// Its value, as JSON.
+        value: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A problem inside the endpoint named `name`.
+    #[error("{name}: {source}")]
+    InEndpoint {
+        /// The endpoint's `dnsName`.
+        name: String,
+        /// The problem.
+        #[source]
+        source: Box<WireError>,
+    },
+}
+
+impl WireError {
+    fn wrong_type(what: &str, found: &Value, expected: &'static str) -> Self {
+        WireError::WrongType {
+            what: what.to_string(),
+            found: kind(found),
+            expected,
+        }
+    }
+
+    fn in_endpoint(name: &str) -> impl FnOnce(WireError) -> WireError + '_ {
+        move |source| WireError::InEndpoint {
+            name: name.to_string(),
+            source: Box::new(source),
+        }
+    }
+}
+
 /// A string field; `null` and absent are empty.
-pub(crate) fn string_field(object: &Map<String, Value>, name: &str) -> Result<String, String> {
+pub(crate) fn string_field(object: &Map<String, Value>, name: &str) -> Result<String, WireError> {
     match field(object, name) {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(format!("{name} is {}, not a string", kind(other))),
+        Some(other) => Err(WireError::wrong_type(name, other, "a string")),
     }
 }
 
@@ -31,7 +96,7 @@ pub(crate) fn string_field(object: &Map<String, Value>, name: &str) -> Result<St
 pub(crate) fn string_list_field(
     object: &Map<String, Value>,
     name: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, WireError> {
     match field(object, name) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -39,10 +104,14 @@ pub(crate) fn string_list_field(
             .map(|item| match item {
                 Value::String(s) => Ok(s.clone()),
                 Value::Null => Ok(String::new()),
-                other => Err(format!("{name} holds {}, not a string", kind(other))),
+                other => Err(WireError::WrongItem {
+                    field: name.to_string(),
+                    found: kind(other),
+                    expected: "a string",
+                }),
             })
             .collect(),
-        Some(other) => Err(format!("{name} is {}, not a list", kind(other))),
+        Some(other) => Err(WireError::wrong_type(name, other, "a list")),
     }
 }
 
@@ -107,20 +176,25 @@ pub(crate) fn to_wire(endpoint: &Endpoint) -> Value {
 /// Labels are not read: ownership comes from the TXT markers only. A marker's value is taken
 /// with or without its double quotes. Fails on a missing name or type, a value of the wrong
 /// JSON type, or a TTL outside 0..=2³¹−1; the message names the field.
-pub(crate) fn from_wire(value: &Value) -> Result<Endpoint, String> {
+pub(crate) fn from_wire(value: &Value) -> Result<Endpoint, WireError> {
     let Value::Object(object) = value else {
-        return Err(format!("an endpoint is {}, not an object", kind(value)));
+        return Err(WireError::wrong_type("an endpoint", value, "an object"));
     };
     let name = string_field(object, "dnsName")?;
     if name.trim().is_empty() {
-        return Err("an endpoint has no dnsName".to_string());
+        return Err(WireError::NoName);
     }
-    let record_type_text = string_field(object, "recordType")?;
-    let record_type: RecordType = record_type_text
-        .parse()
-        .map_err(|_| format!("{name}: recordType {record_type_text:?} is not a record type"))?;
+    let in_endpoint = || WireError::in_endpoint(&name);
+    let record_type_text = string_field(object, "recordType").map_err(in_endpoint())?;
+    let record_type: RecordType = record_type_text.parse().map_err(|_| {
+        in_endpoint()(WireError::BadValue {
+            field: "recordType",
+            value: format!("{record_type_text:?}"),
+            expected: "a record type",
+        })
+    })?;
     let targets: Vec<String> = string_list_field(object, "targets")
-        .map_err(|e| format!("{name}: {e}"))?
+        .map_err(in_endpoint())?
         .into_iter()
         .map(|target| {
             if record_type == RecordType::Txt {
@@ -131,8 +205,7 @@ pub(crate) fn from_wire(value: &Value) -> Result<Endpoint, String> {
         })
         .collect();
     let mut endpoint = Endpoint::new(DnsName::from_provider(name.trim()), record_type, targets);
-    let set_identifier =
-        string_field(object, "setIdentifier").map_err(|e| format!("{name}: {e}"))?;
+    let set_identifier = string_field(object, "setIdentifier").map_err(in_endpoint())?;
     if !set_identifier.is_empty() {
         endpoint.set_identifier = Some(set_identifier);
     }
@@ -142,33 +215,41 @@ pub(crate) fn from_wire(value: &Value) -> Result<Endpoint, String> {
             let ttl = number
                 .as_i64()
                 .filter(|ttl| (0..=i64::from(i32::MAX)).contains(ttl))
-                .ok_or_else(|| format!("{name}: recordTTL {number} is not a TTL"))?;
+                .ok_or_else(|| {
+                    in_endpoint()(WireError::BadValue {
+                        field: "recordTTL",
+                        value: number.to_string(),
+                        expected: "a TTL",
+                    })
+                })?;
             if ttl > 0 {
                 endpoint.ttl = u32::try_from(ttl).ok();
             }
         }
         Some(other) => {
-            return Err(format!(
-                "{name}: recordTTL is {}, not a number",
-                kind(other)
-            ));
+            return Err(in_endpoint()(WireError::wrong_type(
+                "recordTTL",
+                other,
+                "a number",
+            )));
         }
     }
-    endpoint.properties = properties(object).map_err(|e| format!("{name}: {e}"))?;
+    endpoint.properties = properties(object).map_err(in_endpoint())?;
     Ok(endpoint)
 }
 
-fn properties(object: &Map<String, Value>) -> Result<Properties, String> {
+fn properties(object: &Map<String, Value>) -> Result<Properties, WireError> {
     let mut properties = Properties::new();
     match field(object, "providerSpecific") {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
             for item in items {
                 let Value::Object(property) = item else {
-                    return Err(format!(
-                        "providerSpecific holds {}, not an object",
-                        kind(item)
-                    ));
+                    return Err(WireError::WrongItem {
+                        field: "providerSpecific".to_string(),
+                        found: kind(item),
+                        expected: "an object",
+                    });
                 };
                 let name = string_field(property, "name")?;
                 let value = string_field(property, "value")?;
@@ -177,7 +258,7 @@ fn properties(object: &Map<String, Value>) -> Result<Properties, String> {
                 }
             }
         }
-        Some(other) => return Err(format!("providerSpecific is {}, not a list", kind(other))),
+        Some(other) => return Err(WireError::wrong_type("providerSpecific", other, "a list")),
     }
     Ok(properties)
 }
@@ -191,13 +272,14 @@ fn unquote_marker(target: &str) -> String {
 }
 
 /// Reads a JSON array of endpoints.
-pub(crate) fn endpoints_from_wire(value: &Value) -> Result<Vec<Endpoint>, String> {
+pub(crate) fn endpoints_from_wire(value: &Value) -> Result<Vec<Endpoint>, WireError> {
     match value {
         Value::Null => Ok(Vec::new()),
         Value::Array(items) => items.iter().map(from_wire).collect(),
-        other => Err(format!(
-            "the answer is {}, not a list of endpoints",
-            kind(other)
+        other => Err(WireError::wrong_type(
+            "the answer",
+            other,
+            "a list of endpoints",
         )),
     }
 }
@@ -252,9 +334,12 @@ mod tests {
     #[test]
     fn wrong_types_are_named() {
         let value = json!({"dnsName": "www.example.com", "recordType": "A", "recordTTL": "60"});
-        let error = from_wire(&value).unwrap_err();
-        assert!(error.contains("www.example.com: recordTTL"), "{error}");
+        let error = from_wire(&value).unwrap_err().to_string();
+        assert_eq!(
+            error, "www.example.com: recordTTL is a string, not a number",
+            "{error}"
+        );
         let value = json!({"recordType": "A"});
-        assert!(from_wire(&value).unwrap_err().contains("no dnsName"));
+        assert_eq!(from_wire(&value).unwrap_err(), WireError::NoName);
     }
 }
