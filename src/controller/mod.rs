@@ -18,13 +18,14 @@ pub mod server;
 pub mod store;
 pub mod watch;
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::sync::{Notify, watch as watch_channel};
 use tokio_util::sync::CancellationToken;
-use zonesync_core::{Change, Provider};
+use zonesync_core::{Change, DnsName, Provider};
 
 use crate::apply::ApplyMode;
 use crate::config::{RunConfig, SourceMode};
@@ -45,6 +46,15 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Readiness.
     pub health: Arc<Health>,
+}
+
+impl Shared {
+    /// Counts a watch event the desired state has taken in (its names are marked dirty by now)
+    /// and wakes the reconcile loop, which records the count as settled once it has acted on it.
+    pub fn saw_event(&self) {
+        self.metrics.watch_events.inc();
+        self.dirty.notify_one();
+    }
 }
 
 /// Runs the controller until SIGTERM/SIGINT.
@@ -254,6 +264,8 @@ async fn reconcile_loop(
     // deletions trickling in from the API server is gathered whole), up to this long in all.
     let mut deletions_deferred_at: Option<Instant> = None;
     let longest_deletion_wait = config.debounce * DELETION_WAIT_WINDOWS;
+    // Names of the changes the last pass held back.
+    let mut held_names: BTreeSet<DnsName> = BTreeSet::new();
     loop {
         let is_leader = *leader.borrow();
         shared.health.set_leader(is_leader);
@@ -336,7 +348,13 @@ async fn reconcile_loop(
             last_event_pass = Some(now);
         }
 
-        let (names, since) = lock(&shared.index).take_dirty();
+        let (mut names, since) = lock(&shared.index).take_dirty();
+        // Changes held back by a safety threshold are planned again with every event batch, so
+        // deletions that trickle in over several batches are judged together, and what is held
+        // back stays reported until it is applied or no longer planned.
+        if trigger == Trigger::Event {
+            names.extend(held_names.iter().cloned());
+        }
         let scope = match trigger {
             Trigger::Drift => Scope::All { reread: true },
             Trigger::Event => Scope::Names(&names),
@@ -394,6 +412,12 @@ async fn reconcile_loop(
         match result {
             Ok(report) => {
                 let success = report.is_success();
+                held_names = report
+                    .plan
+                    .held_back
+                    .iter()
+                    .map(|change| change.record().name.clone())
+                    .collect();
                 record(shared, provider_name, &report, since, &label, success);
                 let (events, reconciled) = {
                     let index = lock(&shared.index);

@@ -260,18 +260,18 @@ async fn follow_reduced<K, T>(
                 let objects = buffer.take().unwrap_or_default();
                 tracing::info!(resource = %label, objects = objects.len(), "list complete");
                 handle(Update::Listed(objects));
-                shared.metrics.watch_events.inc();
+                shared.saw_event();
                 shared.metrics.watch_synced.get_or_create(&labels).set(1);
                 shared.health.set_watch_failing(None);
             }
             Ok(Event::Apply(object)) => {
                 handle(Update::Applied(reduce(object)));
-                shared.metrics.watch_events.inc();
+                shared.saw_event();
                 shared.health.set_watch_failing(None);
             }
             Ok(Event::Delete(object)) => {
                 handle(Update::Deleted(object));
-                shared.metrics.watch_events.inc();
+                shared.saw_event();
             }
             Err(error) => {
                 let message = if is_not_found(&error) {
@@ -657,17 +657,15 @@ async fn watch_dnsendpoints(
                 let outcomes = buffer.take().unwrap_or_default();
                 tracing::info!(resource = %served.label, objects = outcomes.len(), "list complete");
                 lock(&shared.index).replace_kind(ResourceKind::DnsEndpoint, outcomes);
-                shared.metrics.watch_events.inc();
+                shared.saw_event();
                 shared.metrics.watch_synced.get_or_create(&labels).set(1);
                 shared.health.set_watch_failing(None);
-                shared.dirty.notify_one();
             }
             Ok(Event::Apply(object)) => {
                 let outcome = crate::cluster::convert_dnsendpoint(object, &source);
                 lock(&shared.index).upsert(outcome);
-                shared.metrics.watch_events.inc();
+                shared.saw_event();
                 shared.health.set_watch_failing(None);
-                shared.dirty.notify_one();
             }
             Ok(Event::Delete(object)) => {
                 let resource = ResourceRef {
@@ -676,8 +674,7 @@ async fn watch_dnsendpoints(
                     name: object.name_any(),
                 };
                 lock(&shared.index).remove(&resource.to_string());
-                shared.metrics.watch_events.inc();
-                shared.dirty.notify_one();
+                shared.saw_event();
             }
             Err(error) => {
                 let message = if is_not_found(&error) {
@@ -742,23 +739,20 @@ async fn watch_kind<K>(
                     "list complete"
                 );
                 lock(&shared.index).replace_kind(kind, outcomes);
-                shared.metrics.watch_events.inc();
+                shared.saw_event();
                 shared.metrics.watch_synced.get_or_create(&labels).set(1);
                 shared.health.set_watch_failing(None);
-                shared.dirty.notify_one();
             }
             Ok(Event::Apply(object)) => {
                 let outcome = convert(&object, &source);
                 lock(&shared.index).upsert(outcome);
-                shared.metrics.watch_events.inc();
+                shared.saw_event();
                 shared.health.set_watch_failing(None);
-                shared.dirty.notify_one();
             }
             Ok(Event::Delete(object)) => {
                 let resource = resource_of(kind, &object).to_string();
                 lock(&shared.index).remove(&resource);
-                shared.metrics.watch_events.inc();
-                shared.dirty.notify_one();
+                shared.saw_event();
             }
             Err(error) => {
                 // The watcher retries with backoff. The index keeps its last complete view:

@@ -798,6 +798,69 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_arriving_after_a_held_back_batch_are_judged_with_it() {
+    let setup = Setup::new().await;
+    let objects: Vec<Value> = (0..12)
+        .map(|i| {
+            ingress(
+                &format!("app{i}"),
+                &format!("app{i}.example.com"),
+                Some("192.0.2.70"),
+            )
+        })
+        .collect();
+    setup.api.apply_all(objects).unwrap();
+    let controller = setup.controller(&["--min-event-sync-interval", "100ms"]);
+    controller.wait_ready().await;
+    let count = |zone: &str| zone.lines().filter(|l| l.contains("192.0.2.70")).count();
+    eventually(Duration::from_secs(10), "12 records", || {
+        count(&setup.zone()) == 12
+    })
+    .await;
+
+    // Four of twelve (33 %) are held back ...
+    let events = controller.watch_events();
+    for i in 0..4 {
+        setup
+            .api
+            .delete(&ResourceType::INGRESS, Some("default"), &format!("app{i}"))
+            .unwrap();
+    }
+    controller.wait_settled(events + 4.0).await;
+    assert_eq!(count(&setup.zone()), 12, "{}", setup.zone());
+    // ... and two more in a later batch (17 % on their own) are judged together with them.
+    let events = controller.watch_events();
+    for i in 4..6 {
+        setup
+            .api
+            .delete(&ResourceType::INGRESS, Some("default"), &format!("app{i}"))
+            .unwrap();
+    }
+    controller.wait_settled(events + 2.0).await;
+    let zone = setup.zone();
+    assert_eq!(count(&zone), 12, "deletions held back:\n{zone}");
+    assert_eq!(controller.metric("zonesync_changes_held_back "), Some(6.0));
+    let (status, body) = controller.ready().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("the plan would delete 6 of the 12 records zonesync owns"),
+        "{body}"
+    );
+
+    // An unrelated change goes on, and the held-back deletions stay reported.
+    let events = controller.watch_events();
+    setup
+        .api
+        .apply(ingress("fresh", "fresh.example.com", Some("192.0.2.71")))
+        .unwrap();
+    controller.wait_settled(events + 1.0).await;
+    let zone = setup.zone();
+    assert!(has_record(&zone, "fresh", "192.0.2.71"), "{zone}");
+    assert_eq!(count(&zone), 12, "{zone}");
+    assert_eq!(controller.metric("zonesync_changes_held_back "), Some(6.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn controller_keeps_bind_in_step() {
     let api = FakeApiServer::start().await.unwrap();
     let bind = tokio::task::block_in_place(|| {

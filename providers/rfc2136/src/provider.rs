@@ -9,8 +9,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, Record, RecordType as WireType};
 use zonesync_core::{
     ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorChain, ErrorKind, Provider, ProviderError,
-    RecordType,
-    Rejection, Targets, Zone,
+    RecordType, Rejection, Targets, Zone,
 };
 
 use crate::client::Client;
