@@ -275,6 +275,16 @@ pub struct CommonArgs {
         help_heading = "Sources"
     )]
     pub always_publish_not_ready_addresses: bool,
+    /// Accepted for external-dns compatibility: zonesync always watches the EndpointSlices of headless and NodePort Services.
+    #[arg(
+        long,
+        env = "ZONESYNC_LISTEN_ENDPOINT_EVENTS",
+        help_heading = "Sources"
+    )]
+    pub listen_endpoint_events: bool,
+    /// Leave cordoned nodes out of NodePort Services' records; zonesync always does, so only true is accepted.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, env = "ZONESYNC_EXCLUDE_UNSCHEDULABLE", help_heading = "Sources")]
+    pub exclude_unschedulable: bool,
     /// Go text/template making host names for objects that name none (e.g. `{{.Name}}.{{.Namespace}}.example.com`); its output is split at commas.
     #[arg(long, env = "ZONESYNC_FQDN_TEMPLATE", help_heading = "Sources")]
     pub fqdn_template: Option<String>,

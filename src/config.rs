@@ -234,6 +234,11 @@ impl Config {
                 "--ingress-class cannot be combined with an --annotation-filter on kubernetes.io/ingress.class; use one of them".into(),
             ));
         }
+        if !args.exclude_unschedulable {
+            return Err(invalid(
+                "--exclude-unschedulable=false is not supported: zonesync always leaves cordoned nodes out of NodePort Services' records (external-dns's default)".into(),
+            ));
+        }
         let namespace = args
             .namespace
             .as_deref()

@@ -61,21 +61,9 @@ pub const EXTERNAL_DNS_ONLY_FLAGS: &[Row] = &[
         ),
     ),
     (
-        "listen-endpoint-events",
-        Nothing(
-            "zonesync always watches the EndpointSlices of headless and NodePort Services and re-plans the Services a change concerns",
-        ),
-    ),
-    (
         "publish-host-ip",
         Nothing(
             "a Pod's host IP needs a Pod watch, which zonesync does not have; headless Services are published with their endpoints' addresses",
-        ),
-    ),
-    (
-        "exclude-unschedulable",
-        Nothing(
-            "cordoned nodes are always left out of NodePort Services' records (external-dns's default)",
         ),
     ),
     (

@@ -7,8 +7,9 @@ use crate::common::{run, zonesync};
 /// 32 characters: an AES-256 key as external-dns takes it.
 const AES_KEY: &str = "k3y-0f-thirty-two-characters-!!!";
 
-/// The 34 external-dns flags a typical installation sets, as external-dns users write them.
-const COMMON_EXTERNAL_DNS_FLAGS: [&str; 34] = [
+/// The 34 external-dns flags a typical installation sets, as external-dns users write them, and
+/// the three of its Service source zonesync takes as well.
+const COMMON_EXTERNAL_DNS_FLAGS: [&str; 37] = [
     "--source=ingress",
     "--provider=aws",
     "--domain-filter=example.com",
@@ -43,6 +44,9 @@ const COMMON_EXTERNAL_DNS_FLAGS: [&str; 34] = [
     "--request-timeout=30s",
     "--txt-cache-interval=1h",
     "--default-targets=192.0.2.1",
+    "--always-publish-not-ready-addresses",
+    "--listen-endpoint-events",
+    "--exclude-unschedulable",
 ];
 
 /// Flags of the list zonesync does not take yet: each must fail with the explained message.
@@ -92,7 +96,7 @@ fn common_external_dns_flags_pass_check_config() {
         assert!(!result.both().contains(AES_KEY), "{flag}: the key leaked");
         accepted.push(flag);
     }
-    assert_eq!(accepted.len(), 34 - PENDING.len());
+    assert_eq!(accepted.len(), COMMON_EXTERNAL_DNS_FLAGS.len() - PENDING.len());
 
     // All the accepted ones together, as one argument list.
     let result = check_config(&accepted);
@@ -110,6 +114,23 @@ fn common_external_dns_flags_pass_check_config() {
         .find(|l| l.trim_start().starts_with("--txt-encrypt-aes-key "))
         .unwrap_or_default();
     assert!(key.contains("(redacted)"), "{}", result.stdout);
+}
+
+#[test]
+fn including_cordoned_nodes_is_refused_with_the_reason() {
+    let result = check_config(&[
+        "--source=service",
+        "--provider=aws",
+        "--exclude-unschedulable=false",
+    ]);
+    assert_eq!(result.code, 1, "{}", result.both());
+    assert!(
+        result
+            .stderr
+            .contains("--exclude-unschedulable=false is not supported: zonesync always leaves cordoned nodes out"),
+        "{}",
+        result.both()
+    );
 }
 
 #[test]
