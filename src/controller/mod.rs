@@ -369,15 +369,25 @@ async fn reconcile_loop(
         };
         let gathered = deletions_wait_until.take().is_some();
         deletions_deferred_at = None;
-        let result = match planned {
-            Err(error) => Err(error),
-            Ok(plan) if trigger == Trigger::Event && !gathered && deletes_records(&plan) => {
-                lock(&shared.index).restore_dirty(names, since);
+        // Deletions are never applied from a lone first event: their rows wait for the batch
+        // window (the rest of the plan, e.g. the new name of a renamed host, goes now).
+        let planned = match planned {
+            Ok(mut plan) if trigger == Trigger::Event && !gathered && deletes_records(&plan) => {
+                let deferred = take_deleting_rows(&mut plan);
+                names.retain(|name| !deferred.contains(name));
+                lock(&shared.index).restore_dirty(deferred, since);
                 deletions_wait_until = Some(Instant::now() + config.debounce);
                 deletions_deferred_at = Some(Instant::now());
                 tracing::debug!(window = ?config.debounce, "deletions planned: gathering events for the batch window first");
-                continue;
+                if !plan.has_changes() && plan.held_back.is_empty() {
+                    continue;
+                }
+                Ok(plan)
             }
+            other => other,
+        };
+        let result = match planned {
+            Err(error) => Err(error),
             Ok(plan) => {
                 let apply = reconciler.apply(plan);
                 let mut apply = std::pin::pin!(apply);
@@ -473,6 +483,24 @@ async fn reconcile_loop(
 const DELETION_WAIT_WINDOWS: u32 = 20;
 
 /// True when `plan` deletes records (not only ownership markers).
+/// Takes the rows that delete records out of `plan`; the names of those rows.
+fn take_deleting_rows(plan: &mut crate::plan::Plan) -> BTreeSet<DnsName> {
+    let mut names = BTreeSet::new();
+    for zone in &mut plan.zones {
+        zone.rows.retain(|row| {
+            let deletes = row
+                .changes
+                .iter()
+                .any(|change| matches!(change, Change::Delete { .. }));
+            if deletes {
+                names.insert(row.name.clone());
+            }
+            !deletes
+        });
+    }
+    names
+}
+
 fn deletes_records(plan: &crate::plan::Plan) -> bool {
     plan.zones
         .iter()

@@ -359,6 +359,46 @@ async fn ingress_lifecycle_is_mirrored_in_the_zone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_host_is_served_at_once_and_the_old_name_goes_after_the_window() {
+    let setup = Setup::new().await;
+    setup
+        .api
+        .apply(ingress("web", "www.example.com", Some("192.0.2.10")))
+        .unwrap();
+    let controller = setup.controller(&["--min-event-sync-interval", "5s"]);
+    controller.wait_ready().await;
+    eventually(Duration::from_secs(10), "the first name", || {
+        has_record(&setup.zone(), "www", "192.0.2.10")
+    })
+    .await;
+
+    // The host name changes: the new name is created by the first pass, well within the
+    // window; the deletion of the old one waits for the window, so a burst of deletions is
+    // judged whole.
+    let renamed = Instant::now();
+    setup
+        .api
+        .apply(ingress("web", "web.example.com", Some("192.0.2.10")))
+        .unwrap();
+    eventually(
+        Duration::from_secs(4),
+        "the new name before the window ends",
+        || has_record(&setup.zone(), "web", "192.0.2.10"),
+    )
+    .await;
+    let zone = setup.zone();
+    assert!(has_record(&zone, "www", "192.0.2.10"), "{zone}");
+    assert!(zone.contains("a-www"), "{zone}");
+    eventually(Duration::from_secs(20), "the old name deleted", || {
+        let zone = setup.zone();
+        !has_record(&zone, "www", "192.0.2.10") && !zone.contains("a-www")
+    })
+    .await;
+    assert!(renamed.elapsed() >= Duration::from_secs(5));
+    assert!(has_record(&setup.zone(), "web", "192.0.2.10"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_drops_and_expired_history_cause_no_spurious_deletes() {
     let setup = Setup::new().await;
     let objects: Vec<Value> = (0..30)

@@ -96,7 +96,10 @@ fn common_external_dns_flags_pass_check_config() {
         assert!(!result.both().contains(AES_KEY), "{flag}: the key leaked");
         accepted.push(flag);
     }
-    assert_eq!(accepted.len(), COMMON_EXTERNAL_DNS_FLAGS.len() - PENDING.len());
+    assert_eq!(
+        accepted.len(),
+        COMMON_EXTERNAL_DNS_FLAGS.len() - PENDING.len()
+    );
 
     // All the accepted ones together, as one argument list.
     let result = check_config(&accepted);
