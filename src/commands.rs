@@ -188,7 +188,8 @@ async fn one_shot(
         config.plan.clone(),
         config.safety,
         mode,
-    );
+    )
+    .one_shot();
     let plan = reconciler.plan(&index, Scope::All { reread: true }).await?;
     print_plan(&plan, output)?;
     let report = reconciler.apply(plan).await;

@@ -598,8 +598,10 @@ impl Registry {
     /// Splits a zone's records into markers and the records they vouch for.
     pub fn inventory(&self, records: impl IntoIterator<Item = Endpoint>) -> Inventory {
         let records = records.into_iter();
-        let mut markers = Vec::new();
-        let mut others = Vec::with_capacity(records.size_hint().0);
+        // A zone zonesync (or external-dns) manages holds about one marker per record.
+        let half = records.size_hint().0 / 2 + 1;
+        let mut markers = Vec::with_capacity(half);
+        let mut others = Vec::with_capacity(half);
         let mut unreadable_markers = 0;
         for record in records {
             let labels = if record.record_type == RecordType::Txt {

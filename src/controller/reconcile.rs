@@ -83,6 +83,8 @@ pub struct Reconciler {
     safety: SafetyLimits,
     stores: Vec<ZoneStore>,
     mode: ApplyMode,
+    /// False for a one-shot run: a full plan takes the zones out of the cache.
+    keep_cache: bool,
     /// Unreadable encrypted markers last reported per zone id, so each count is logged once.
     unreadable_reported: Mutex<HashMap<String, usize>>,
 }
@@ -105,8 +107,16 @@ impl Reconciler {
             safety,
             stores: Vec::new(),
             mode,
+            keep_cache: true,
             unreadable_reported: std::sync::Mutex::default(),
         }
+    }
+
+    /// A reconciler for one plan and apply (`plan`, `sync`): planning every name moves the
+    /// zones out of the cache instead of copying them, so a large zone is held once.
+    pub fn one_shot(mut self) -> Self {
+        self.keep_cache = false;
+        self
     }
 
     /// Records of managed types zonesync owns in a cached zone (for the safety thresholds).
@@ -284,19 +294,28 @@ impl Reconciler {
         let desired = self.adjust(desired).await.map_err(ReconcileError::Adjust)?;
         let mut plan = {
             let index = lock(index);
-            let inventories = self
-                .stores
-                .iter()
-                .map(|store| {
-                    let inventory = match names {
-                        None => self.registry.inventory(store.all()),
-                        Some(names) => self
-                            .registry
-                            .inventory(store.records_for(names, &self.registry)),
-                    };
-                    (store.zone().clone(), inventory)
-                })
-                .collect::<Vec<_>>();
+            let inventories = if names.is_none() && !self.keep_cache {
+                std::mem::take(&mut self.stores)
+                    .into_iter()
+                    .map(|store| {
+                        let zone = store.zone().clone();
+                        (zone, self.registry.inventory(store.into_records()))
+                    })
+                    .collect::<Vec<_>>()
+            } else {
+                self.stores
+                    .iter()
+                    .map(|store| {
+                        let inventory = match names {
+                            None => self.registry.inventory(store.all()),
+                            Some(names) => self
+                                .registry
+                                .inventory(store.records_for(names, &self.registry)),
+                        };
+                        (store.zone().clone(), inventory)
+                    })
+                    .collect::<Vec<_>>()
+            };
             Planner::new(&self.registry, &self.options).plan(
                 &desired,
                 &*index,
@@ -313,7 +332,10 @@ impl Reconciler {
                     .changes()
                     .filter(|c| !matches!(c, Change::Create { .. }))
                     .count();
-                if crate::safety::may_refuse(limited, &self.safety) {
+                if names.is_none() {
+                    // A plan of every name counted them all.
+                    z.owned
+                } else if crate::safety::may_refuse(limited, &self.safety) {
                     self.owned_in(&z.zone.id)
                 } else {
                     // Too few changes to cross a threshold in any zone: skip counting.

@@ -57,6 +57,17 @@ impl Stored {
             && self.set_identifier() == key.set_identifier.as_deref()
     }
 
+    fn into_endpoint(self, name: DnsName) -> Endpoint {
+        let mut endpoint = Endpoint::new(name, self.record_type, [""; 0]);
+        endpoint.targets = self.targets;
+        endpoint.ttl = self.ttl;
+        if let Some(rare) = self.rare {
+            endpoint.set_identifier = rare.set_identifier;
+            endpoint.properties = rare.properties;
+        }
+        endpoint
+    }
+
     fn to_endpoint(&self, name: &DnsName) -> Endpoint {
         let mut endpoint = Endpoint::new(name.clone(), self.record_type.clone(), [""; 0]);
         endpoint.targets = self.targets.clone();
@@ -154,6 +165,20 @@ impl ZoneStore {
                 .iter()
                 .flat_map(|(name, records)| records.iter().map(|r| r.to_endpoint(name))),
             left: self.len(),
+        }
+    }
+
+    /// Every record, moved out of the store one name at a time (a one-shot run, which never
+    /// plans the zone again, holds no second copy of it).
+    pub fn into_records(self) -> impl Iterator<Item = Endpoint> {
+        let left = self.len();
+        Counted {
+            inner: self.by_name.into_iter().flat_map(|(name, records)| {
+                records
+                    .into_iter()
+                    .map(move |record| record.into_endpoint(name.clone()))
+            }),
+            left,
         }
     }
 
