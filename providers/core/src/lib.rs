@@ -3,6 +3,7 @@
 //!
 //! This crate is deliberately light: no Kubernetes, no async runtime, no cloud SDK.
 
+pub mod batch;
 pub mod change;
 pub mod error;
 pub mod name;
@@ -11,6 +12,7 @@ pub mod record;
 pub mod table;
 pub mod zone;
 
+pub use batch::InTurn;
 pub use change::{
     ApplyReport, Change, ChangeGroup, DeleteReason, Rejection, UpdateField, differences,
     differences_to,

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use aws_sdk_route53::types::{Change as Route53Change, ChangeBatch, RrType, TagResourceType};
 use tokio::time::Instant;
 use zonesync_core::{
-    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorChain, Provider, ProviderError, RecordKey,
-    Rejection, Zone,
+    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorChain, InTurn, Provider, ProviderError,
+    RecordKey, Rejection, Zone,
 };
 
 use crate::adjust::{AdjustOptions, adjust};
@@ -379,43 +379,23 @@ impl Provider for Route53Provider {
         let costs: Vec<_> = prepared.iter().map(|group| group.cost).collect();
         let requests = pack(&costs, limits);
         tracing::info!(zone = %zone.name, groups = prepared.len(), requests = requests.len(), "applying changes to Route53");
-        let mut applied = 0;
-        let mut failure: Option<Route53Error> = None;
+        let requests: Vec<Vec<&PreparedGroup>> = requests
+            .iter()
+            .map(|request| request.iter().map(|&i| &prepared[i]).collect())
+            .collect();
+        let subject = |group: &&PreparedGroup| groups[group.index].subject.clone();
+        let mut turn = InTurn::new(zone);
         for request in requests {
-            let members: Vec<&PreparedGroup> = request.iter().map(|&i| &prepared[i]).collect();
-            let unsent = match &failure {
-                Some(_) => members,
-                None => match self
+            if let Some(members) = turn.admit(request, &mut report, &subject) {
+                let outcome = self
                     .submit_isolating(zone, members, groups, &mut report)
-                    .await
-                {
-                    Ok(count) => {
-                        applied += count;
-                        continue;
-                    }
-                    Err((error, unsent)) => {
-                        tracing::error!(zone = %zone.name, error = %error, "Route53 change request failed; not sending the rest");
-                        failure = Some(error);
-                        unsent
-                    }
-                },
-            };
-            let reason = failure
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            self.api.counters.rejected_groups(unsent.len());
-            for group in unsent {
-                report.rejected.push(Rejection {
-                    subject: groups[group.index].subject.clone(),
-                    message: format!("not applied: {reason}"),
-                });
+                    .await;
+                turn.sent(outcome, &mut report, &subject);
             }
         }
-        match failure {
-            Some(error) if applied == 0 => Err(error.into()),
-            _ => Ok(report),
-        }
+        let not_sent = turn.finish()?;
+        self.api.counters.rejected_groups(not_sent);
+        Ok(report)
     }
 
     fn default_ttl(&self) -> u32 {

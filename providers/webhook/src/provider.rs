@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use zonesync_core::{
-    ApplyReport, Change, ChangeGroup, DnsName, Endpoint, ErrorChain, NameScope, Provider,
+    ApplyReport, Change, ChangeGroup, DnsName, Endpoint, ErrorChain, InTurn, NameScope, Provider,
     ProviderError, RecordKey, Rejection, Zone,
 };
 
@@ -347,41 +347,18 @@ impl Provider for WebhookProvider {
             }
         }
         tracing::info!(zone = %zone.name, groups = wire.len(), requests = requests.len(), "applying changes through the webhook provider");
-        let mut applied = 0;
-        let mut failure: Option<WebhookError> = None;
+        let subject = |group: &&WireGroup| groups[group.index].subject.clone();
+        let mut turn = InTurn::new(zone);
         for request in requests {
-            let unsent = match &failure {
-                Some(_) => request,
-                None => match self
+            if let Some(request) = turn.admit(request, &mut report, &subject) {
+                let outcome = self
                     .post_isolating(zone, request, groups, &mut report)
-                    .await
-                {
-                    Ok(count) => {
-                        applied += count;
-                        continue;
-                    }
-                    Err((error, unsent)) => {
-                        tracing::error!(zone = %zone.name, error = %error, "webhook change request failed; not sending the rest");
-                        failure = Some(error);
-                        unsent
-                    }
-                },
-            };
-            let reason = failure
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            for group in unsent {
-                report.rejected.push(Rejection {
-                    subject: groups[group.index].subject.clone(),
-                    message: format!("not applied: {reason}"),
-                });
+                    .await;
+                turn.sent(outcome, &mut report, &subject);
             }
         }
-        match failure {
-            Some(error) if applied == 0 => Err(error.into()),
-            _ => Ok(report),
-        }
+        turn.finish()?;
+        Ok(report)
     }
 
     fn name_scope(&self) -> Option<Arc<dyn NameScope>> {
