@@ -101,6 +101,75 @@ impl<'z, E: Display> InTurn<'z, E> {
     }
 }
 
+/// Finds the groups a provider rejects within a request by bisection: a rejected part is split
+/// in two and both halves are sent again, until every rejected group is alone; all the others
+/// are applied. At most 2n - 1 requests for n groups.
+///
+/// ```ignore
+/// let mut bisect = Bisect::new(request);
+/// while let Some(part) = bisect.next_part() {
+///     match send(&part).await {
+///         Ok(()) => bisect.accepted(&part),
+///         Err(error) if error.is_rejection() => {
+///             if let Some(group) = bisect.rejected(zone, part, &error) { /* report it */ }
+///         }
+///         Err(error) => return Err((error, bisect.unsent(part))),
+///     }
+/// }
+/// Ok(bisect.applied())
+/// ```
+#[derive(Debug)]
+pub struct Bisect<G> {
+    pending: Vec<Vec<G>>,
+    applied: usize,
+}
+
+impl<G: Clone> Bisect<G> {
+    /// Starts with the whole `request`.
+    pub fn new(request: Vec<G>) -> Self {
+        Self {
+            pending: vec![request],
+            applied: 0,
+        }
+    }
+
+    /// The next part to send.
+    pub fn next_part(&mut self) -> Option<Vec<G>> {
+        self.pending.pop()
+    }
+
+    /// The provider applied `part`.
+    pub fn accepted(&mut self, part: &[G]) {
+        self.applied += part.len();
+    }
+
+    /// The provider rejected `part` with `error`: a part of several groups is split to be sent
+    /// again; a lone group comes back for the caller to report as rejected.
+    pub fn rejected(&mut self, zone: &Zone, part: Vec<G>, error: &impl Display) -> Option<G> {
+        if part.len() > 1 {
+            tracing::info!(zone = %zone.name, groups = part.len(), %error, "change batch rejected; splitting it to find the offending records");
+            let (first, second) = part.split_at(part.len() / 2);
+            self.pending.push(second.to_vec());
+            self.pending.push(first.to_vec());
+            None
+        } else {
+            part.into_iter().next()
+        }
+    }
+
+    /// Stops after a failure other than a rejection: `part` and every part not yet sent.
+    pub fn unsent(self, part: Vec<G>) -> Vec<G> {
+        let mut unsent = part;
+        unsent.extend(self.pending.into_iter().flatten());
+        unsent
+    }
+
+    /// Groups applied so far.
+    pub fn applied(&self) -> usize {
+        self.applied
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +259,46 @@ mod tests {
         assert_eq!(result, Ok(0));
         assert_eq!(sent.len(), 1);
         assert!(report.rejected.is_empty());
+    }
+
+    /// Bisects `request` where the provider rejects every part holding a name in `bad`:
+    /// (applied, rejected alone, requests sent).
+    fn bisect(request: Vec<&'static str>, bad: &[&str]) -> (usize, Vec<&'static str>, usize) {
+        let zone = Zone::new(DnsName::parse("example.com").unwrap());
+        let mut bisect = Bisect::new(request);
+        let mut lone = Vec::new();
+        let mut sent = 0;
+        while let Some(part) = bisect.next_part() {
+            sent += 1;
+            if part.iter().any(|name| bad.contains(name)) {
+                lone.extend(bisect.rejected(&zone, part, &"rejected"));
+            } else {
+                bisect.accepted(&part);
+            }
+        }
+        (bisect.applied(), lone, sent)
+    }
+
+    #[test]
+    fn bisection_isolates_each_rejected_group_and_applies_the_rest() {
+        let request = vec!["a", "b", "c", "d", "e"];
+        assert_eq!(bisect(request.clone(), &[]), (5, vec![], 1));
+        let (applied, lone, sent) = bisect(request.clone(), &["b", "e"]);
+        assert_eq!((applied, lone.clone()), (3, vec!["b", "e"]));
+        assert!(sent < 2 * request.len(), "{sent} requests");
+        assert_eq!(bisect(vec!["a"], &["a"]), (0, vec!["a"], 1));
+    }
+
+    #[test]
+    fn a_failure_returns_the_part_and_everything_not_yet_sent() {
+        let zone = Zone::new(DnsName::parse("example.com").unwrap());
+        let mut bisect = Bisect::new(vec!["a", "b", "c", "d"]);
+        let part = bisect.next_part().unwrap();
+        assert!(bisect.rejected(&zone, part, &"rejected").is_none());
+        let first = bisect.next_part().unwrap();
+        assert_eq!(first, ["a", "b"]);
+        let mut unsent = bisect.unsent(first);
+        unsent.sort();
+        assert_eq!(unsent, ["a", "b", "c", "d"]);
     }
 }

@@ -12,7 +12,7 @@ pub mod record;
 pub mod table;
 pub mod zone;
 
-pub use batch::InTurn;
+pub use batch::{Bisect, InTurn};
 pub use change::{
     ApplyReport, Change, ChangeGroup, DeleteReason, Rejection, UpdateField, differences,
     differences_to,

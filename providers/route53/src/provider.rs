@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use aws_sdk_route53::types::{Change as Route53Change, ChangeBatch, RrType, TagResourceType};
 use tokio::time::Instant;
 use zonesync_core::{
-    ApplyReport, ChangeGroup, DnsName, Endpoint, ErrorChain, InTurn, Provider, ProviderError,
-    RecordKey, Rejection, Zone,
+    ApplyReport, Bisect, ChangeGroup, DnsName, Endpoint, ErrorChain, InTurn, Provider,
+    ProviderError, RecordKey, Rejection, Zone,
 };
 
 use crate::adjust::{AdjustOptions, adjust};
@@ -284,34 +284,23 @@ impl Route53Provider {
         subjects: &[ChangeGroup<'_>],
         report: &mut ApplyReport,
     ) -> Result<usize, (Route53Error, Vec<&'p PreparedGroup>)> {
-        let mut pending = vec![members];
-        let mut applied = 0;
-        // Each rejection splits a part in two, so this ends after at most 2n - 1 requests.
-        while let Some(part) = pending.pop() {
+        let mut bisect = Bisect::new(members);
+        while let Some(part) = bisect.next_part() {
             match self.submit(zone, &part).await {
-                Ok(()) => applied += part.len(),
-                Err(error) if error.is_rejection() && part.len() > 1 => {
-                    tracing::info!(zone = %zone.name, groups = part.len(), error = %error, "change batch rejected; splitting it to find the offending records");
-                    let (first, second) = part.split_at(part.len() / 2);
-                    pending.push(second.to_vec());
-                    pending.push(first.to_vec());
-                }
+                Ok(()) => bisect.accepted(&part),
                 Err(error) if error.is_rejection() => {
-                    self.api.counters.rejected_groups(1);
-                    let group = part[0];
-                    report.rejected.push(Rejection {
-                        subject: subjects[group.index].subject.clone(),
-                        message: error.server_message().to_string(),
-                    });
+                    if let Some(group) = bisect.rejected(zone, part, &error) {
+                        self.api.counters.rejected_groups(1);
+                        report.rejected.push(Rejection {
+                            subject: subjects[group.index].subject.clone(),
+                            message: error.server_message().to_string(),
+                        });
+                    }
                 }
-                Err(error) => {
-                    let mut unsent = part;
-                    unsent.extend(pending.into_iter().flatten());
-                    return Err((error, unsent));
-                }
+                Err(error) => return Err((error, bisect.unsent(part))),
             }
         }
-        Ok(applied)
+        Ok(bisect.applied())
     }
 }
 

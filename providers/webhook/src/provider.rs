@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use zonesync_core::{
-    ApplyReport, Change, ChangeGroup, DnsName, Endpoint, ErrorChain, InTurn, NameScope, Provider,
-    ProviderError, RecordKey, Rejection, Zone,
+    ApplyReport, Bisect, Change, ChangeGroup, DnsName, Endpoint, ErrorChain, InTurn, NameScope,
+    Provider, ProviderError, RecordKey, Rejection, Zone,
 };
 
 use crate::client::{Client, Operation, WebhookStats};
@@ -196,34 +196,24 @@ impl WebhookProvider {
         groups: &[ChangeGroup<'_>],
         report: &mut ApplyReport,
     ) -> Result<usize, (WebhookError, Vec<&'w WireGroup>)> {
-        let mut pending = vec![part];
-        let mut applied = 0;
-        // Each rejection splits a part in two: at most 2n - 1 requests.
-        while let Some(part) = pending.pop() {
+        let mut bisect = Bisect::new(part);
+        while let Some(part) = bisect.next_part() {
             match self.post(&part).await {
-                Ok(()) => applied += part.len(),
-                Err(error) if error.is_rejection() && part.len() > 1 => {
-                    tracing::info!(zone = %zone.name, groups = part.len(), error = %error, "webhook change batch rejected; splitting it to find the offending records");
-                    let (first, second) = part.split_at(part.len() / 2);
-                    pending.push(second.to_vec());
-                    pending.push(first.to_vec());
-                }
+                Ok(()) => bisect.accepted(&part),
                 Err(error) if error.is_rejection() => {
-                    let subject = groups[part[0].index].subject.clone();
-                    tracing::warn!(zone = %zone.name, record = %subject, error = %error, "the webhook provider rejected a change");
-                    report.rejected.push(Rejection {
-                        subject,
-                        message: error.provider_message(),
-                    });
+                    if let Some(group) = bisect.rejected(zone, part, &error) {
+                        let subject = groups[group.index].subject.clone();
+                        tracing::warn!(zone = %zone.name, record = %subject, error = %error, "the webhook provider rejected a change");
+                        report.rejected.push(Rejection {
+                            subject,
+                            message: error.provider_message(),
+                        });
+                    }
                 }
-                Err(error) => {
-                    let mut unsent = part;
-                    unsent.extend(pending.into_iter().flatten());
-                    return Err((error, unsent));
-                }
+                Err(error) => return Err((error, bisect.unsent(part))),
             }
         }
-        Ok(applied)
+        Ok(bisect.applied())
     }
 
     /// `POST /adjustendpoints` with `desired`: the provider's normalisation (defaults for its
