@@ -24,7 +24,7 @@
 //! else `False` with the problem's reason (`ProviderRejected`, `HeldBack`, `ConflictLost`,
 //! `InvalidEndpoint`) and the Event's note.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,8 +54,44 @@ pub struct EventRequest {
 
 /// The Events a reconcile report warrants, at most one per object; objects that no longer
 /// exist get none (except for changes held back, which explain why records are still there).
-pub fn events_for(report: &ReconcileReport, objects: &dyn ObjectLookup) -> Vec<EventRequest> {
-    aggregate(each_event(report, objects))
+///
+/// Events are built for at most `room` objects (the room left in the publishing queue, so a
+/// first sync of many objects does not build Events only to drop them); DNSEndpoints, whose
+/// status follows from their Events, always get theirs. Returns the Events and how many objects
+/// were left out.
+pub fn events_for(
+    report: &ReconcileReport,
+    objects: &dyn ObjectLookup,
+    room: usize,
+) -> (Vec<EventRequest>, usize) {
+    let mut admission = Admission {
+        room,
+        admitted: HashSet::new(),
+        left_out: HashSet::new(),
+    };
+    let events = aggregate(each_event(report, objects, &mut admission));
+    (events, admission.left_out.len())
+}
+
+/// Which objects get Events in one reconcile.
+struct Admission<'r> {
+    room: usize,
+    admitted: HashSet<&'r str>,
+    left_out: HashSet<&'r str>,
+}
+
+impl<'r> Admission<'r> {
+    fn admits(&mut self, resource: &'r str) -> bool {
+        if self.admitted.contains(resource) {
+            return true;
+        }
+        if self.admitted.len() >= self.room && !resource.starts_with("crd/") {
+            self.left_out.insert(resource);
+            return false;
+        }
+        self.admitted.insert(resource);
+        true
+    }
 }
 
 /// Most characters of an Event note.
@@ -115,11 +151,15 @@ fn aggregate(events: Vec<EventRequest>) -> Vec<EventRequest> {
 }
 
 /// Every event of a report, before aggregation.
-fn each_event(report: &ReconcileReport, objects: &dyn ObjectLookup) -> Vec<EventRequest> {
+fn each_event<'r>(
+    report: &'r ReconcileReport,
+    objects: &dyn ObjectLookup,
+    admission: &mut Admission<'r>,
+) -> Vec<EventRequest> {
     let mut events = Vec::new();
     let exists = |resource: &str| objects.object_status(resource) != ObjectStatus::Absent;
-    let mut push = |resource: &str, warning: bool, reason: &'static str, note: String| {
-        if exists(resource) {
+    let mut push = |resource: &'r str, warning: bool, reason: &'static str, note: String| {
+        if exists(resource) && admission.admits(resource) {
             events.push(EventRequest {
                 resource: resource.to_string(),
                 warning,
@@ -201,26 +241,6 @@ fn each_event(report: &ReconcileReport, objects: &dyn ObjectLookup) -> Vec<Event
             }
         }
     }
-    let mut held = Vec::new();
-    for change in &report.plan.held_back {
-        if let Some(resource) = change.record().resource() {
-            let why = report
-                .plan
-                .refusals
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            // Also for objects that are gone: `kubectl get events` shows why their records
-            // are still there.
-            held.push(EventRequest {
-                resource: resource.to_string(),
-                warning: true,
-                reason: "ChangeHeldBack",
-                note: format!("{} {} held back: {why}", change.action(), change.key()),
-            });
-        }
-    }
     for conflict in &report.plan.conflicts {
         match &conflict.kind {
             ConflictKind::AlreadyOwned { losers, .. }
@@ -238,7 +258,27 @@ fn each_event(report: &ReconcileReport, objects: &dyn ObjectLookup) -> Vec<Event
     for skipped in &report.plan.skipped {
         push(&skipped.resource, true, "InputSkipped", skipped.to_string());
     }
-    events.extend(held);
+    // Also for objects that are gone: `kubectl get events` shows why their records are still
+    // there.
+    let why = report
+        .plan
+        .refusals
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    for change in &report.plan.held_back {
+        if let Some(resource) = change.record().resource()
+            && admission.admits(resource)
+        {
+            events.push(EventRequest {
+                resource: resource.to_string(),
+                warning: true,
+                reason: "ChangeHeldBack",
+                note: format!("{} {} held back: {why}", change.action(), change.key()),
+            });
+        }
+    }
     events
 }
 
@@ -282,6 +322,18 @@ impl EventSink {
         Self {
             sender: None,
             metrics: None,
+        }
+    }
+
+    /// How many more events the queue takes now (none when events are disabled).
+    pub fn room(&self) -> usize {
+        self.sender.as_ref().map_or(0, mpsc::Sender::capacity)
+    }
+
+    /// Counts `count` events dropped before they were queued.
+    pub fn dropped(&self, count: usize) {
+        if let (Some(metrics), true) = (&self.metrics, self.sender.is_some()) {
+            metrics.events_dropped.inc_by(count as u64);
         }
     }
 
@@ -768,6 +820,27 @@ mod tests {
         assert_eq!(condition["lastTransitionTime"], "2026-12-06T00:00:00Z");
         let without = status_patch(&statuses[2], "2026-12-06T00:00:00Z");
         assert!(without["status"].get("observedGeneration").is_none());
+    }
+
+    #[test]
+    fn events_are_built_for_as_many_objects_as_the_queue_takes_and_dnsendpoints_always() {
+        let mut admission = Admission {
+            room: 2,
+            admitted: HashSet::new(),
+            left_out: HashSet::new(),
+        };
+        let asked = [
+            "ingress/a/one",
+            "ingress/a/two",
+            "ingress/a/one",
+            "service/a/three",
+            "crd/a/records",
+            "service/a/four",
+            "ingress/a/two",
+        ];
+        let admitted: Vec<bool> = asked.iter().map(|r| admission.admits(r)).collect();
+        assert_eq!(admitted, [true, true, true, false, true, false, true]);
+        assert_eq!(admission.left_out.len(), 2);
     }
 
     #[test]

@@ -429,17 +429,19 @@ async fn reconcile_loop(
                     .map(|change| change.record().name.clone())
                     .collect();
                 record(shared, provider_name, &report, since, &label, success);
-                let (events, reconciled) = {
+                let (events, left_out, reconciled) = {
                     let index = lock(&shared.index);
-                    (
-                        events::events_for(&report, &*index),
-                        index.dnsendpoints((trigger == Trigger::Event).then_some(&names)),
-                    )
+                    let (events, left_out) =
+                        events::events_for(&report, &*index, sinks.events.room());
+                    let reconciled =
+                        index.dnsendpoints((trigger == Trigger::Event).then_some(&names));
+                    (events, left_out, reconciled)
                 };
                 sinks
                     .status
                     .report(events::dnsendpoint_statuses(&events, reconciled));
                 sinks.events.emit(events);
+                sinks.events.dropped(left_out);
                 log_report(&report, trigger);
                 if trigger == Trigger::Drift {
                     next_drift = Instant::now() + config.interval;
