@@ -257,9 +257,9 @@ fn plan_from_manifests_reads_nodes_and_endpoint_slices() {
     assert!(!plan.stdout.contains("10.1.0.9"), "{}", plan.both());
     assert!(!plan.stdout.contains("203.0.113.1"), "{}", plan.both());
 
-    // The address records land, and a second plan finds nothing to do (SRV records are written
-    // to BIND in the controller test above).
-    let sync = run(&mut args("sync", "A"));
+    // The address and SRV records land with their markers, and a second plan finds nothing
+    // to do.
+    let sync = run(&mut args("sync", "A,SRV"));
     assert_eq!(sync.code, 0, "{}", sync.both());
     let zone = std::fs::read_to_string(zones.path().join("example.com.zone")).unwrap();
     let lines: Vec<Vec<&str>> = zone
@@ -267,15 +267,26 @@ fn plan_from_manifests_reads_nodes_and_endpoint_slices() {
         .map(|l| l.split_whitespace().collect())
         .collect();
     for wanted in [
-        ["db-0.db", "300", "IN", "A", "10.1.0.1"],
-        ["game", "300", "IN", "A", "10.0.0.1"],
+        &["db-0.db", "300", "IN", "A", "10.1.0.1"][..],
+        &["game", "300", "IN", "A", "10.0.0.1"],
+        &[
+            "_game._tcp.game",
+            "300",
+            "IN",
+            "SRV",
+            "0",
+            "50",
+            "30080",
+            "game.example.com.",
+        ],
     ] {
         assert!(
             lines.iter().any(|l| l[..] == wanted[..]),
             "{wanted:?}\n{zone}"
         );
     }
-    let again = run(&mut args("plan", "A"));
+    assert!(zone.contains("srv-_game._tcp.game"), "{zone}");
+    let again = run(&mut args("plan", "A,SRV"));
     assert_eq!(
         again.code,
         0,
