@@ -6,7 +6,7 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
-use super::process::{PORT_ATTEMPTS, ServerProcess, StartFailure, free_port};
+use super::process::{ServerProcess, StartFailure, before_retry, free_port, start_attempts};
 use super::{DnsServer, TsigKey, zone_file_text};
 
 /// Where Debian installs named.
@@ -174,7 +174,7 @@ impl Bind {
 
     /// Starts named; on a fresh start picks a free port (another one when it is taken).
     fn launch(&mut self, pick_port: bool) {
-        let attempts = if pick_port { PORT_ATTEMPTS } else { 1 };
+        let attempts = start_attempts(pick_port);
         let mut last_failure = String::new();
         for _ in 0..attempts {
             if pick_port {
@@ -201,6 +201,7 @@ impl Bind {
                 }
                 Err(StartFailure::PortTaken) => {
                     last_failure = format!("port {} taken", self.port);
+                    before_retry(pick_port);
                 }
                 Err(StartFailure::Failed(message)) => panic!("named did not start: {message}"),
             }

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
-use super::process::{PORT_ATTEMPTS, ServerProcess, StartFailure, free_port};
+use super::process::{ServerProcess, StartFailure, before_retry, free_port, start_attempts};
 use super::{DnsServer, TsigKey, zone_file_text};
 
 /// Where Debian installs knotd.
@@ -132,7 +132,7 @@ impl Knot {
     }
 
     fn launch(&mut self, pick_port: bool) {
-        let attempts = if pick_port { PORT_ATTEMPTS } else { 1 };
+        let attempts = start_attempts(pick_port);
         let mut last_failure = String::new();
         for _ in 0..attempts {
             if pick_port {
@@ -164,6 +164,7 @@ impl Knot {
                 }
                 Err(StartFailure::PortTaken) => {
                     last_failure = format!("port {} taken", self.port);
+                    before_retry(pick_port);
                 }
                 Err(StartFailure::Failed(message)) => panic!("knotd did not start: {message}"),
             }

@@ -11,7 +11,27 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a server may take to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many ports to try when the chosen one turns out to be taken.
-pub(crate) const PORT_ATTEMPTS: usize = 8;
+const PORT_ATTEMPTS: usize = 8;
+/// A restart needs its old port back (clients know it): how often to try while another process
+/// (often a test probing for a free port) holds it for a moment, and how long to wait between.
+const RESTART_ATTEMPTS: usize = 50;
+const RESTART_PAUSE: Duration = Duration::from_millis(100);
+
+/// How many start attempts to make: on fresh ports, or on the same port for a restart.
+pub(crate) fn start_attempts(pick_port: bool) -> usize {
+    if pick_port {
+        PORT_ATTEMPTS
+    } else {
+        RESTART_ATTEMPTS
+    }
+}
+
+/// Waits before another attempt on the same port (nothing to wait for with a fresh port).
+pub(crate) fn before_retry(pick_port: bool) {
+    if !pick_port {
+        std::thread::sleep(RESTART_PAUSE);
+    }
+}
 
 /// Why a start attempt failed.
 #[derive(Debug)]
