@@ -290,7 +290,7 @@ impl Config {
                 .filter(|t| !t.trim().is_empty())
                 .map(crate::source::fqdn::FqdnTemplate::parse)
                 .transpose()
-                .map_err(invalid)?,
+                .map_err(|e| invalid(e.to_string()))?,
             combine_fqdn_annotation: args.combine_fqdn_annotation,
             ignore_hostname_annotation: args.ignore_hostname_annotation,
             service_types: service_types(&args.service_type_filter)?,
@@ -329,7 +329,7 @@ impl Config {
         let policy: Policy = args
             .policy
             .parse()
-            .map_err(|e: String| invalid(format!("--policy: {e}")))?;
+            .map_err(|e: crate::plan::UnknownPolicy| invalid(format!("--policy: {e}")))?;
         let mut managed_types = BTreeSet::new();
         for value in &args.managed_record_types {
             let record_type: RecordType = value

@@ -18,7 +18,7 @@ use zonesync_core::{Change, DeleteReason, DnsName, Endpoint, RecordKey, Zone, zo
 
 pub use conflict::{Conflict, ConflictKind, KeptRecord};
 pub use desired::{DesiredEndpoint, DesiredState, ObjectLookup, ObjectStatus};
-pub use options::{PlanOptions, Policy};
+pub use options::{PlanOptions, Policy, UnknownPolicy};
 use row::RowContext;
 use table::ZoneTable;
 

@@ -44,16 +44,19 @@ impl Policy {
     }
 }
 
+/// A `--policy` value that is not one of the policies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown policy {0:?} (use sync, upsert-only or create-only)")]
+pub struct UnknownPolicy(pub String);
+
 impl FromStr for Policy {
-    type Err = String;
+    type Err = UnknownPolicy;
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value {
             "sync" => Ok(Policy::Sync),
             "upsert-only" => Ok(Policy::UpsertOnly),
             "create-only" => Ok(Policy::CreateOnly),
-            other => Err(format!(
-                "unknown policy {other:?} (use sync, upsert-only or create-only)"
-            )),
+            other => Err(UnknownPolicy(other.to_string())),
         }
     }
 }

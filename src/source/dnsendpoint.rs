@@ -297,7 +297,7 @@ fn entry_endpoint(
 
 /// Checks one target of a record of `record_type`, like external-dns (plus address and field
 /// checks for the types whose layout is fixed).
-pub fn check_target(record_type: &RecordType, target: &str) -> Result<(), String> {
+fn check_target(record_type: &RecordType, target: &str) -> Result<(), String> {
     let ends_with_dot = target.ends_with('.');
     match record_type {
         RecordType::A => target

@@ -59,16 +59,33 @@ const FUNCTIONS: &[(&str, gtmpl_ng::Func)] = &[
     ("hasKey", has_key),
 ];
 
+/// A `--fqdn-template` that does not parse, or that fails on an object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FqdnError {
+    /// The template text does not parse.
+    #[error("--fqdn-template {text:?} does not parse: {message}")]
+    Parse {
+        /// The template.
+        text: String,
+        /// The template engine's message.
+        message: String,
+    },
+    /// The template cannot be executed on an object.
+    #[error("{0}")]
+    Render(String),
+}
+
 impl FqdnTemplate {
     /// Parses `text`.
     ///
     /// Fails with a message naming the template when it does not parse.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, FqdnError> {
         let mut template = Template::default();
         template.add_funcs(FUNCTIONS);
-        template
-            .parse(text)
-            .map_err(|e| format!("--fqdn-template {text:?} does not parse: {e}"))?;
+        template.parse(text).map_err(|e| FqdnError::Parse {
+            text: text.to_string(),
+            message: e.to_string(),
+        })?;
         Ok(Self {
             text: text.to_string(),
             template: Arc::new(template),
@@ -80,11 +97,11 @@ impl FqdnTemplate {
     ///
     /// Fails when the template cannot be executed on this object (a function given the wrong
     /// arguments, a field of something that is not an object).
-    pub fn names(&self, context: Value) -> Result<Vec<String>, String> {
+    pub fn names(&self, context: Value) -> Result<Vec<String>, FqdnError> {
         let output = self
             .template
             .render(&Context::from(context))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| FqdnError::Render(e.to_string()))?;
         Ok(output
             .split(',')
             .map(|name| name.trim().trim_end_matches('.').to_string())
@@ -526,12 +543,14 @@ mod tests {
 
     #[test]
     fn bad_templates_are_named() {
-        let error = FqdnTemplate::parse("{{.Name").unwrap_err();
+        let error = FqdnTemplate::parse("{{.Name").unwrap_err().to_string();
         assert!(
             error.starts_with("--fqdn-template \"{{.Name\" does not parse"),
             "{error}"
         );
-        let error = FqdnTemplate::parse("{{nosuchfunc .Name}}").unwrap_err();
+        let error = FqdnTemplate::parse("{{nosuchfunc .Name}}")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("does not parse"), "{error}");
         let failing = FqdnTemplate::parse("{{trim .Name .Namespace}}").unwrap();
         assert!(failing.names(service_context(&service())).is_err());
