@@ -49,7 +49,7 @@ impl LabelAliases {
     /// replaced by its alias. Labels that are not ASCII or too long are left for hickory to
     /// judge (and refuse with its own message).
     pub(crate) fn name_text(&mut self, name: &str) -> String {
-        if name.is_ascii() && !name.contains('_') && !name.contains('\\') {
+        if plainly_valid(name) {
             return name.to_string();
         }
         let mut text = String::with_capacity(name.len());
@@ -155,6 +155,20 @@ impl LabelAliases {
 }
 
 /// Whether hickory's parser refuses a label DNS allows: ASCII, 1 to 63 bytes, not the wildcard.
+/// True for a name every label of which hickory takes as it is: letters, digits and inner
+/// hyphens (not two in a row), or `*`. Anything else is checked label by label.
+fn plainly_valid(name: &str) -> bool {
+    name.split('.').all(|label| {
+        label == "*"
+            || (label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && !label.contains("--"))
+    })
+}
+
 fn needs_alias(label: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(label) else {
         return false;
@@ -193,6 +207,17 @@ mod tests {
         assert_eq!(aliases.name_text("www.example.com."), "www.example.com.");
         assert_eq!(aliases.name_text("a\\.b.c"), "a\\.b.c");
         assert_eq!(aliases.name_text("a\\/b"), "_zs0-2");
+        // A leading hyphen, written plain or escaped, is one label with one alias.
+        assert_eq!(
+            aliases.name_text("-old.example.com."),
+            "_zs0-3.example.com."
+        );
+        assert_eq!(aliases.name_text("\\-old"), "_zs0-3");
+        assert_eq!(
+            aliases.name_text("xn--bcher-kva.example"),
+            "xn--bcher-kva.example"
+        );
+        assert_eq!(aliases.name_text("*.example.com."), "*.example.com.");
     }
 
     #[test]

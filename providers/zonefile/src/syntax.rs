@@ -606,6 +606,16 @@ fn word(token: &Token, line: usize) -> Result<String, SyntaxError> {
     let mut text = String::with_capacity(token.raw.len());
     let mut chars = token.raw.chars().peekable();
     while let Some(c) = chars.next() {
+        if c.is_ascii_control() {
+            // Written back, it would be an escaped byte, which is refused below.
+            return Err(SyntaxError::at(
+                line,
+                format!(
+                    "control byte {:?} outside a quoted string is not supported",
+                    u32::from(c)
+                ),
+            ));
+        }
         if c != '\\' {
             text.push(c);
             continue;
@@ -686,6 +696,18 @@ mod tests {
         assert_eq!(normalised.text, "www A 192.0.2.1\n A 192.0.2.2\n");
         assert_eq!(normalised.entries, vec![(16, 1), (29, 3)]);
         assert_eq!(normalised.prefix(1), "www A 192.0.2.1\n");
+    }
+
+    #[test]
+    fn control_bytes_in_names_are_refused_and_crlf_line_ends_are_read() {
+        let refused = error("example.com. 60 IN SOA ns1 OP\u{14}\u{0}x 1 2 3 4 5\n");
+        assert!(
+            refused
+                .message
+                .contains("control byte 20 outside a quoted string"),
+            "{refused:?}"
+        );
+        assert_eq!(rewrite("www A 192.0.2.1\r\n"), "www A 192.0.2.1\n");
     }
 
     #[test]
