@@ -372,15 +372,17 @@ async fn reconcile_loop(
         // Deletions are never applied from a lone first event: their rows wait for the batch
         // window (the rest of the plan, e.g. the new name of a renamed host, goes now).
         let planned = match planned {
-            Ok(mut plan) if trigger == Trigger::Event && !gathered && deletes_records(&plan) => {
+            Ok(mut plan) if trigger == Trigger::Event && !gathered => {
                 let deferred = take_deleting_rows(&mut plan);
-                names.retain(|name| !deferred.contains(name));
-                lock(&shared.index).restore_dirty(deferred, since);
-                deletions_wait_until = Some(Instant::now() + config.debounce);
-                deletions_deferred_at = Some(Instant::now());
-                tracing::debug!(window = ?config.debounce, "deletions planned: gathering events for the batch window first");
-                if !plan.has_changes() && plan.held_back.is_empty() {
-                    continue;
+                if !deferred.is_empty() {
+                    names.retain(|name| !deferred.contains(name));
+                    lock(&shared.index).restore_dirty(deferred, since);
+                    deletions_wait_until = Some(Instant::now() + config.debounce);
+                    deletions_deferred_at = Some(Instant::now());
+                    tracing::debug!(window = ?config.debounce, "deletions planned: gathering events for the batch window first");
+                    if !plan.has_changes() && plan.held_back.is_empty() {
+                        continue;
+                    }
                 }
                 Ok(plan)
             }
@@ -484,8 +486,8 @@ async fn reconcile_loop(
 /// keep arriving.
 const DELETION_WAIT_WINDOWS: u32 = 20;
 
-/// True when `plan` deletes records (not only ownership markers).
-/// Takes the rows that delete records out of `plan`; the names of those rows.
+/// Takes the rows that delete records (not only ownership markers) out of `plan`; the names of
+/// those rows.
 fn take_deleting_rows(plan: &mut crate::plan::Plan) -> BTreeSet<DnsName> {
     let mut names = BTreeSet::new();
     for zone in &mut plan.zones {
@@ -501,13 +503,6 @@ fn take_deleting_rows(plan: &mut crate::plan::Plan) -> BTreeSet<DnsName> {
         });
     }
     names
-}
-
-fn deletes_records(plan: &crate::plan::Plan) -> bool {
-    plan.zones
-        .iter()
-        .flat_map(|zone| zone.changes())
-        .any(|change| matches!(change, Change::Delete { .. }))
 }
 
 /// Delays between retries of a failed reconcile: 1 s doubling to at most 60 s, each with
