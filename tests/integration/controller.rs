@@ -764,8 +764,9 @@ async fn vanished_load_balancer_status_keeps_records_for_the_grace_period() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
+/// Twelve Ingresses (`app0` … `app11`, all at 192.0.2.70) and a controller with the batch window
+/// `window` that has written their records.
+async fn twelve_owned_records(window: &str) -> (Setup, Controller) {
     let setup = Setup::new().await;
     let objects: Vec<Value> = (0..12)
         .map(|i| {
@@ -777,7 +778,7 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
         })
         .collect();
     setup.api.apply_all(objects).unwrap();
-    let controller = setup.controller(&["--min-event-sync-interval", "500ms"]);
+    let controller = setup.controller(&["--min-event-sync-interval", window]);
     controller.wait_ready().await;
     eventually(Duration::from_secs(10), "12 records", || {
         setup
@@ -788,6 +789,12 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
             == 12
     })
     .await;
+    (setup, controller)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
+    let (setup, controller) = twelve_owned_records("500ms").await;
 
     // Half the objects vanish at once, and one new object arrives.
     let events = controller.watch_events();
@@ -839,24 +846,8 @@ async fn mass_deletion_is_held_back_while_the_rest_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletions_arriving_after_a_held_back_batch_are_judged_with_it() {
-    let setup = Setup::new().await;
-    let objects: Vec<Value> = (0..12)
-        .map(|i| {
-            ingress(
-                &format!("app{i}"),
-                &format!("app{i}.example.com"),
-                Some("192.0.2.70"),
-            )
-        })
-        .collect();
-    setup.api.apply_all(objects).unwrap();
-    let controller = setup.controller(&["--min-event-sync-interval", "100ms"]);
-    controller.wait_ready().await;
+    let (setup, controller) = twelve_owned_records("100ms").await;
     let count = |zone: &str| zone.lines().filter(|l| l.contains("192.0.2.70")).count();
-    eventually(Duration::from_secs(10), "12 records", || {
-        count(&setup.zone()) == 12
-    })
-    .await;
 
     // Four of twelve (33 %) are held back ...
     let events = controller.watch_events();
