@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use zonesync_test_support::dns::{Bind, DnsServer, find_records};
+use zonesync_test_support::dns::{Bind, DnsServer, sorted_values};
 use zonesync_test_support::kube_api::{FakeApiServer, ResourceType};
 
 use crate::common::{run, write, zonesync};
@@ -235,13 +235,7 @@ async fn routes_and_dnsendpoints_keep_bind_in_step() {
     let controller = Controller::start_with(&api.kubeconfig(), &provider, logs.path(), &extra);
     wait_ready(&controller).await;
     let values = |name: &str, record_type: &str| -> Vec<String> {
-        let records = bind.axfr("example.org").unwrap();
-        let mut values: Vec<String> = find_records(&records, name, record_type)
-            .into_iter()
-            .map(|r| r.text())
-            .collect();
-        values.sort();
-        values
+        sorted_values(&bind.axfr("example.org").unwrap(), name, record_type)
     };
     let marker = |resource: &str| {
         vec![format!(

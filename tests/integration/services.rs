@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use zonesync_test_support::dns::{Bind, DnsServer, find_records};
+use zonesync_test_support::dns::{Bind, DnsServer, sorted_values};
 use zonesync_test_support::kube_api::{FakeApiServer, RequestMatcher, ResourceType, Verb};
 
 use crate::common::{run, write, zonesync};
@@ -111,13 +111,7 @@ async fn node_port_and_headless_services_follow_nodes_and_endpoint_slices_into_b
     );
     controller.wait_ready().await;
     let values = |name: &str, record_type: &str| -> Vec<String> {
-        let records = bind.axfr("example.org").unwrap();
-        let mut values: Vec<String> = find_records(&records, name, record_type)
-            .into_iter()
-            .map(|r| r.text())
-            .collect();
-        values.sort();
-        values
+        sorted_values(&bind.axfr("example.org").unwrap(), name, record_type)
     };
 
     eventually(

@@ -18,7 +18,7 @@ mod tools;
 pub use bind::{Bind, BindBuilder};
 pub use key::TsigKey;
 pub use knot::{Knot, KnotBuilder};
-pub use tools::{ZoneRecord, dig_axfr, find_records, nsupdate};
+pub use tools::{ZoneRecord, dig_axfr, find_records, nsupdate, sorted_values};
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -79,6 +79,16 @@ pub fn find_records<'r>(
         .collect()
 }
 
+/// The values (RDATA text) of the records of `records` with this owner `name` and type, sorted.
+pub fn sorted_values(records: &[ZoneRecord], name: &str, record_type: &str) -> Vec<String> {
+    let mut values: Vec<String> = find_records(records, name, record_type)
+        .into_iter()
+        .map(ZoneRecord::text)
+        .collect();
+    values.sort();
+    values
+}
+
 /// Transfers `zone` from `127.0.0.1:<port>` with `dig`, signed with `key` when given.
 ///
 /// Returns every record, the closing SOA removed. Fails when dig cannot run, reports an error,
